@@ -1,0 +1,59 @@
+# Cycle 2021 tracker. `make run` starts the demo; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help setup run demo migrate messages test test-sqlite lint format migrate-check check worker beat bench clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	@touch $(STAMP)
+
+setup: $(STAMP) messages  ## Create the virtual environment and install from the lock file
+
+messages: $(STAMP)  ## Compile the translation catalogues (fr, ar, en)
+	@$(BIN)/python tools/compile_messages.py
+
+migrate: setup  ## Apply database migrations
+	$(MANAGE) migrate --no-input
+
+demo: migrate  ## Load the demo data (idempotent) and print the demo accounts
+	DEBUG=1 $(MANAGE) seed_demo
+
+run: demo  ## Set up, load demo data and serve on http://127.0.0.1:8000 (SQLite, tasks inline)
+	DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
+
+test: setup  ## Run the whole test suite (uses DATABASE_URL / REDIS_URL when set)
+	$(BIN)/pytest
+
+lint: setup  ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup  ## Format the code with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+migrate-check: setup  ## Fail if models changed without a migration
+	DEBUG=1 $(MANAGE) makemigrations --check --dry-run
+
+check: setup  ## Django's system checks (deployment settings included)
+	DEBUG=1 $(MANAGE) check
+
+worker: setup  ## Run a Celery worker (needs REDIS_URL)
+	$(BIN)/celery -A worker worker --loglevel=INFO
+
+beat: setup  ## Run Celery beat (needs REDIS_URL)
+	$(BIN)/celery -A worker beat --loglevel=INFO
+
+clean:  ## Remove the virtual environment and local data
+	rm -rf $(VENV) var

@@ -1,0 +1,69 @@
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from certificates.rules import ExcusedPolicy, Rule
+from cohorts.models import Cohort, Programme
+
+
+class CompletionRule(models.Model):
+    """The programme's default rule (cohort empty) or one cohort's own rule."""
+
+    class Excused(models.TextChoices):
+        EXCLUDE = ExcusedPolicy.EXCLUDE.value, _("Removed from the count")
+        ATTENDED = ExcusedPolicy.ATTENDED.value, _("Counted as attended")
+        ABSENT = ExcusedPolicy.ABSENT.value, _("Counted as absent")
+
+    programme = models.ForeignKey(
+        Programme, verbose_name=_("programme"), on_delete=models.CASCADE, related_name="rules"
+    )
+    cohort = models.OneToOneField(
+        Cohort,
+        verbose_name=_("cohort"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="completion_rule",
+        help_text=_("Empty: the programme's default rule."),
+    )
+    min_attendance_percent = models.PositiveSmallIntegerField(
+        _("minimum attendance (%)"),
+        default=80,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    late_counts_as_present = models.BooleanField(_("late counts as present"), default=True)
+    excused_policy = models.CharField(
+        _("excused absences"), max_length=10, choices=Excused.choices, default=Excused.EXCLUDE
+    )
+    min_hours = models.DecimalField(
+        _("minimum hours attended"), max_digits=6, decimal_places=2, null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("completion rule")
+        verbose_name_plural = _("completion rules")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme"],
+                condition=Q(cohort__isnull=True),
+                name="completion_rule_one_default_per_programme",
+                violation_error_message=_("The programme already has a default rule."),
+            ),
+            models.CheckConstraint(
+                condition=Q(min_attendance_percent__lte=100),
+                name="completion_rule_percent_max_100",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = self.cohort or _("default")
+        return f"{scope}: {self.min_attendance_percent} %"
+
+    def as_rule(self) -> Rule:
+        return Rule(
+            min_attendance_percent=self.min_attendance_percent,
+            late_counts_as_present=self.late_counts_as_present,
+            excused_policy=ExcusedPolicy(self.excused_policy),
+            min_hours=self.min_hours,
+        )

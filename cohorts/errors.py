@@ -1,0 +1,23 @@
+"""Errors that name the line (or row) and field they are about.
+
+A roster save and a file import are all-or-nothing: they check every line first and,
+if any is wrong, raise one `LineErrors` listing all of them, and save nothing.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int  # 1-based: the roster's line, or the spreadsheet's row number
+    field: str
+    message: str
+
+
+class LineErrors(Exception):
+    def __init__(self, errors: list[LineError]):
+        self.errors = sorted(errors, key=lambda e: (e.line, e.field))
+        super().__init__(f"{len(self.errors)} error(s)")
+
+    def as_list(self) -> list[dict]:
+        return [{"line": e.line, "field": e.field, "message": str(e.message)} for e in self.errors]

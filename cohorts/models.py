@@ -1,0 +1,415 @@
+"""The programme's domain: regions, organisations, participants, cohorts, sessions,
+enrolments and attendance. Writes go through `cohorts.services`."""
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+
+class Language(models.TextChoices):
+    FRENCH = "fr", _("French")
+    ARABIC = "ar", _("Arabic")
+    ENGLISH = "en", _("English")
+
+
+class Programme(models.Model):
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"))
+    partners = models.ManyToManyField(
+        "Organisation", verbose_name=_("partners"), blank=True, related_name="programmes"
+    )
+
+    class Meta:
+        verbose_name = _("programme")
+        verbose_name_plural = _("programmes")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=models.F("start_date")),
+                name="programme_ends_after_start",
+                violation_error_message=_("The programme must end after it starts."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Region(models.Model):
+    """One of Morocco's 12 regions (2015 division), keyed by its ISO 3166-2 code."""
+
+    code = models.CharField(_("ISO code"), max_length=5, primary_key=True)
+    name_fr = models.CharField(_("name (French)"), max_length=100, unique=True)
+    name_ar = models.CharField(_("name (Arabic)"), max_length=100, unique=True)
+    capital = models.CharField(_("capital"), max_length=100)
+
+    class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name_fr}"
+
+
+class Organisation(models.Model):
+    class Kind(models.TextChoices):
+        PILOT = "pilot", _("Pilot")
+        PARTNER = "partner", _("Partner")
+        FUNDER = "funder", _("Funder")
+        MINISTRY = "ministry", _("Supporting ministry")
+
+    short_name = models.CharField(_("short name"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    country = models.CharField(_("country"), max_length=2, help_text=_("ISO 3166-1 code"))
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        ordering = ["short_name"]
+
+    def __str__(self) -> str:
+        return self.short_name
+
+
+class Participant(models.Model):
+    """A trainee. No political affiliation is stored (sensitive data, law 09-08)."""
+
+    class Sex(models.TextChoices):
+        FEMALE = "F", _("Female")
+        MALE = "M", _("Male")
+
+    class Role(models.TextChoices):
+        ELECTED = "elu", _("Elected official")
+        STAFF = "cadre", _("Staff")
+
+    first_name = models.CharField(_("first name"), max_length=100)
+    last_name = models.CharField(_("last name"), max_length=100)
+    first_name_ar = models.CharField(_("first name (Arabic)"), max_length=100, blank=True)
+    last_name_ar = models.CharField(_("last name (Arabic)"), max_length=100, blank=True)
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
+    role = models.CharField(_("role"), max_length=5, choices=Role.choices)
+    position = models.CharField(_("position"), max_length=200, blank=True)
+    region = models.ForeignKey(
+        Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="participants"
+    )
+    email = models.EmailField(_("e-mail"), null=True, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=2, choices=Language.choices, default=Language.FRENCH
+    )
+    consent_date = models.DateField(_("consent date"), null=True, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user account"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="participant",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
+        ordering = ["last_name", "first_name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=Q(email__isnull=False),
+                name="participant_email_unique",
+                violation_error_message=_("Another participant already has this e-mail."),
+            ),
+            models.CheckConstraint(
+                condition=Q(sex__in=["F", "M"]), name="participant_sex_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=["elu", "cadre"]), name="participant_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(email=""), name="participant_email_null_not_blank"
+            ),
+        ]
+        indexes = [models.Index(fields=["region", "sex", "role"])]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name.upper()}"
+
+    @property
+    def full_name_ar(self) -> str:
+        return f"{self.first_name_ar} {self.last_name_ar}".strip()
+
+
+class Cohort(models.Model):
+    """A group trained together within one programme year, covering one or more regions."""
+
+    programme = models.ForeignKey(
+        Programme, verbose_name=_("programme"), on_delete=models.PROTECT, related_name="cohorts"
+    )
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    year = models.PositiveSmallIntegerField(_("programme year"))
+    regions = models.ManyToManyField(Region, verbose_name=_("regions"), related_name="cohorts")
+
+    class Meta:
+        verbose_name = _("cohort")
+        verbose_name_plural = _("cohorts")
+        ordering = ["year", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(year__gte=2000, year__lte=2100), name="cohort_year_plausible"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TrainingSession(models.Model):
+    class Modality(models.TextChoices):
+        IN_PERSON = "in_person", _("In person")
+        REMOTE = "remote", _("Remote")
+        HYBRID = "hybrid", _("Hybrid")
+
+    cohort = models.ForeignKey(
+        Cohort, verbose_name=_("cohort"), on_delete=models.PROTECT, related_name="sessions"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    theme = models.CharField(_("theme"), max_length=200, blank=True)
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    venue = models.CharField(_("venue"), max_length=200, blank=True)
+    online_url = models.URLField(_("online link"), blank=True)
+    modality = models.CharField(
+        _("modality"), max_length=10, choices=Modality.choices, default=Modality.IN_PERSON
+    )
+    planned_hours = models.DecimalField(
+        _("planned hours"),
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(0)],
+    )
+
+    class Meta:
+        verbose_name = _("training session")
+        verbose_name_plural = _("training sessions")
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")),
+                name="session_ends_after_start",
+                violation_error_message=_("A session must end after it starts."),
+            ),
+            models.CheckConstraint(
+                condition=Q(planned_hours__gte=0), name="session_planned_hours_positive"
+            ),
+        ]
+        indexes = [models.Index(fields=["cohort", "starts_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.starts_at:%Y-%m-%d})"
+
+
+class Enrolment(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    participant = models.ForeignKey(
+        Participant,
+        verbose_name=_("participant"),
+        on_delete=models.PROTECT,
+        related_name="enrolments",
+    )
+    cohort = models.ForeignKey(
+        Cohort, verbose_name=_("cohort"), on_delete=models.PROTECT, related_name="enrolments"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
+    )
+    enrolled_on = models.DateField(_("enrolled on"))
+    withdrawn_on = models.DateField(_("withdrawn on"), null=True, blank=True)
+    withdrawal_reason = models.CharField(_("withdrawal reason"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("enrolment")
+        verbose_name_plural = _("enrolments")
+        ordering = ["cohort", "participant"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "cohort"],
+                name="enrolment_unique_per_cohort",
+                violation_error_message=_("This participant is already enrolled in this cohort."),
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(status="active", withdrawn_on__isnull=True)
+                    | Q(status="withdrawn", withdrawn_on__isnull=False)
+                ),
+                name="enrolment_withdrawn_has_date",
+                violation_error_message=_("A withdrawal needs a date, and only a withdrawal."),
+            ),
+            models.CheckConstraint(
+                condition=Q(withdrawn_on__isnull=True)
+                | Q(withdrawn_on__gte=models.F("enrolled_on")),
+                name="enrolment_withdrawn_after_enrolled",
+                violation_error_message=_("A withdrawal cannot precede the enrolment."),
+            ),
+        ]
+        indexes = [models.Index(fields=["cohort", "status", "participant"])]
+
+    def __str__(self) -> str:
+        return f"{self.participant} — {self.cohort}"
+
+
+class Attendance(models.Model):
+    """One mark per (participant, session). The database also refuses a mark for a
+    participant who is not enrolled in the session's cohort (a trigger, see migrations)."""
+
+    class Status(models.TextChoices):
+        PRESENT = "present", _("Present")
+        LATE = "late", _("Late")
+        EXCUSED = "excused", _("Excused")
+        ABSENT = "absent", _("Absent")
+
+    participant = models.ForeignKey(
+        Participant,
+        verbose_name=_("participant"),
+        on_delete=models.PROTECT,
+        related_name="attendances",
+    )
+    session = models.ForeignKey(
+        TrainingSession,
+        verbose_name=_("session"),
+        on_delete=models.PROTECT,
+        related_name="attendances",
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    minutes_attended = models.PositiveIntegerField(_("minutes attended"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("attendance mark")
+        verbose_name_plural = _("attendance marks")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "session"],
+                name="attendance_unique_per_session",
+                violation_error_message=_("This participant already has a mark for this session."),
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["present", "late", "excused", "absent"]),
+                name="attendance_status_valid",
+            ),
+        ]
+        # The reports count marks per session and status; the covering index lets
+        # PostgreSQL answer from the index alone.
+        indexes = [models.Index(fields=["session", "status", "participant"])]
+
+    def __str__(self) -> str:
+        return f"{self.participant} @ {self.session}: {self.get_status_display()}"
+
+
+class ChangeAction(models.TextChoices):
+    CREATED = "created", _("Created")
+    UPDATED = "updated", _("Updated")
+    DELETED = "deleted", _("Deleted")
+
+
+class AttendanceHistory(models.Model):
+    """Who changed a mark, when, and what it was before and after."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="+")
+    session = models.ForeignKey(TrainingSession, on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(_("action"), max_length=10, choices=ChangeAction.choices)
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"), null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    changed_at = models.DateTimeField(_("changed at"))
+
+    class Meta:
+        verbose_name = _("attendance change")
+        verbose_name_plural = _("attendance history")
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["session", "participant"])]
+
+
+class EnrolmentHistory(models.Model):
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="history")
+    action = models.CharField(_("action"), max_length=10, choices=ChangeAction.choices)
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"), null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    changed_at = models.DateTimeField(_("changed at"))
+
+    class Meta:
+        verbose_name = _("enrolment change")
+        verbose_name_plural = _("enrolment history")
+        ordering = ["-changed_at", "-id"]
+
+
+class ManagerProfile(models.Model):
+    """A programme manager's scope: every region, or only the regions listed."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="manager_profile"
+    )
+    all_regions = models.BooleanField(_("all regions"), default=False)
+    regions = models.ManyToManyField(Region, verbose_name=_("regions"), blank=True)
+
+    class Meta:
+        verbose_name = _("manager scope")
+        verbose_name_plural = _("manager scopes")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class FunderProfile(models.Model):
+    """A funder or partner user: sees aggregates only, on behalf of an organisation."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="funder_profile"
+    )
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("organisation"), on_delete=models.PROTECT
+    )
+
+    class Meta:
+        verbose_name = _("funder account")
+        verbose_name_plural = _("funder accounts")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.organisation})"

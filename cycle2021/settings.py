@@ -1,0 +1,190 @@
+"""Settings for the Cycle 2021 tracker, read from environment variables (see README)."""
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from cycle2021 import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env.boolean("DEBUG", False, doc="Development mode: detailed errors, relaxed hosts.")
+
+_PLACEHOLDER_KEYS = {"", "change-me", "changeme", "secret", "insecure", "replace-me"}
+SECRET_KEY = env.string("SECRET_KEY", doc="Django's signing key. Required when DEBUG is off.")
+if SECRET_KEY.lower() in _PLACEHOLDER_KEYS or SECRET_KEY.lower().startswith("django-insecure"):
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is missing or a placeholder. Set a long random SECRET_KEY "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+            "or DEBUG=1 for local development."
+        )
+    SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"  # noqa: S105
+
+ALLOWED_HOSTS = env.csv(
+    "ALLOWED_HOSTS",
+    "localhost,127.0.0.1,[::1]" if DEBUG else "",
+    doc="Comma-separated host names the site answers to.",
+)
+CSRF_TRUSTED_ORIGINS = env.csv(
+    "CSRF_TRUSTED_ORIGINS", doc="Comma-separated origins (https://host) trusted for forms."
+)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "cohorts",
+    "certificates",
+    "api",
+    "worker",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "cycle2021.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "cycle2021.wsgi.application"
+ASGI_APPLICATION = "cycle2021.asgi.application"
+
+DATABASE_URL = env.string(
+    "DATABASE_URL",
+    f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}",
+    doc="Database, e.g. postgres://user@host:5432/name. Default: SQLite file var/db.sqlite3.",
+)
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    (BASE_DIR / "var").mkdir(exist_ok=True)
+    # Writers wait for each other instead of failing at once with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Languages: French is the default, Arabic is first-class (right to left), English available.
+LANGUAGE_CODE = "fr"
+LANGUAGES = [("fr", _("French")), ("ar", _("Arabic")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env.string(
+    "TIME_ZONE", "Africa/Casablanca", doc="Local time zone for display and scheduling."
+)
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(
+    env.string("MEDIA_ROOT", str(BASE_DIR / "var" / "media"), doc="Where files are stored.")
+)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# E-mail.
+EMAIL_HOST = env.string("EMAIL_HOST", "localhost", doc="SMTP server host.")
+EMAIL_PORT = env.integer("EMAIL_PORT", 25, doc="SMTP server port.")
+EMAIL_HOST_USER = env.string("EMAIL_HOST_USER", doc="SMTP user name, if any.")
+EMAIL_HOST_PASSWORD = env.string("EMAIL_HOST_PASSWORD", doc="SMTP password, if any.")
+EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", False, doc="Use STARTTLS with the SMTP server.")
+DEFAULT_FROM_EMAIL = env.string(
+    "DEFAULT_FROM_EMAIL",
+    "Cycle Région 2021 <no-reply@region2021.example>",
+    doc="Sender address of the e-mails the tracker sends.",
+)
+EMAIL_BACKEND = env.string(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+    doc="Django e-mail backend. Default: console under DEBUG, SMTP otherwise.",
+)
+
+# Celery: with REDIS_URL the tasks go to Redis and the workers; without, they run inline.
+REDIS_URL = env.string(
+    "REDIS_URL", doc="Redis for Celery and the cache, e.g. redis://localhost:6379/0. "
+    "Unset: tasks run inline and the cache is in memory."
+)
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "cycle2021",
+    }
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+# Security headers that matter once the site is served over HTTPS.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {
+        "handlers": ["console"],
+        "level": env.string("LOG_LEVEL", "INFO", doc="Log level (DEBUG, INFO, WARNING...)."),
+    },
+}
+
+# Where the reference data shipped with the project lives (regions).
+REFERENCE_DIR = BASE_DIR / "cohorts" / "reference"
