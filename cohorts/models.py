@@ -126,15 +126,11 @@ class Participant(models.Model):
                 name="participant_email_unique",
                 violation_error_message=_("Another participant already has this e-mail."),
             ),
-            models.CheckConstraint(
-                condition=Q(sex__in=["F", "M"]), name="participant_sex_valid"
-            ),
+            models.CheckConstraint(condition=Q(sex__in=["F", "M"]), name="participant_sex_valid"),
             models.CheckConstraint(
                 condition=Q(role__in=["elu", "cadre"]), name="participant_role_valid"
             ),
-            models.CheckConstraint(
-                condition=~Q(email=""), name="participant_email_null_not_blank"
-            ),
+            models.CheckConstraint(condition=~Q(email=""), name="participant_email_null_not_blank"),
         ]
         indexes = [models.Index(fields=["region", "sex", "role"])]
 
@@ -359,6 +355,9 @@ class AttendanceHistory(models.Model):
         ordering = ["-changed_at", "-id"]
         indexes = [models.Index(fields=["session", "participant"])]
 
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.changed_at:%Y-%m-%d %H:%M}"
+
 
 class EnrolmentHistory(models.Model):
     enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="history")
@@ -378,6 +377,9 @@ class EnrolmentHistory(models.Model):
         verbose_name = _("enrolment change")
         verbose_name_plural = _("enrolment history")
         ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.changed_at:%Y-%m-%d %H:%M}"
 
 
 class ManagerProfile(models.Model):

@@ -50,9 +50,7 @@ def region_scope(user) -> frozenset[str] | None:
     else:
         from cohorts.models import ManagerProfile
 
-        profile = (
-            ManagerProfile.objects.filter(user=user).prefetch_related("regions").first()
-        )
+        profile = ManagerProfile.objects.filter(user=user).prefetch_related("regions").first()
         if profile is None:
             scope = frozenset()
         elif profile.all_regions:

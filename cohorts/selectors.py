@@ -133,9 +133,7 @@ def cohort_roster(session: TrainingSession, user=None) -> list[tuple[Enrolment, 
     """
     from cohorts.roles import scope_enrolments
 
-    enrolments = Enrolment.objects.filter(cohort_id=session.cohort_id).select_related(
-        "participant"
-    )
+    enrolments = Enrolment.objects.filter(cohort_id=session.cohort_id).select_related("participant")
     if user is not None:
         enrolments = scope_enrolments(enrolments, user)
     session_day = timezone.localtime(session.starts_at).date()

@@ -147,8 +147,9 @@ EMAIL_BACKEND = env.string(
 
 # Celery: with REDIS_URL the tasks go to Redis and the workers; without, they run inline.
 REDIS_URL = env.string(
-    "REDIS_URL", doc="Redis for Celery and the cache, e.g. redis://localhost:6379/0. "
-    "Unset: tasks run inline and the cache is in memory."
+    "REDIS_URL",
+    doc="Redis for Celery and the cache, e.g. redis://localhost:6379/0. "
+    "Unset: tasks run inline and the cache is in memory.",
 )
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
