@@ -14,3 +14,22 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.longrepr = f"skipped under CI=true, where every service must be present: {reason}"
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default():
+    """Tests read messages in English unless they ask for a language (the site defaults to
+    French; tests of French and Arabic messages say so with translation.override)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_files(settings):
+    """Production hashes static files at build time (collectstatic); tests don't build."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
