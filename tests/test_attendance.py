@@ -96,14 +96,22 @@ def test_one_bad_line_rejects_the_whole_roster_and_lists_every_error():
             ],
         )
     assert exc.value.as_list() == [
-        {"line": 2, "field": "participant", "message": "This person is not enrolled in the cohort."},
+        {
+            "line": 2,
+            "field": "participant",
+            "message": "This person is not enrolled in the cohort.",
+        },
         {
             "line": 3,
             "field": "status",
             "message": "Unknown status “asleep”: use present, late, excused or absent.",
         },
         {"line": 4, "field": "participant", "message": "This person appears twice in the roster."},
-        {"line": 5, "field": "minutes_attended", "message": "Minutes attended must be between 0 and 420."},
+        {
+            "line": 5,
+            "field": "minutes_attended",
+            "message": "Minutes attended must be between 0 and 420.",
+        },
         {"line": 5, "field": "participant", "message": "This person appears twice in the roster."},
     ]
     assert not Attendance.objects.exists()
@@ -140,8 +148,9 @@ def test_a_participant_withdrawn_before_the_session_cannot_be_marked():
 
 def test_a_participant_withdrawn_after_the_session_keeps_their_place_on_its_roster():
     session = SessionFactory()
-    staying, leaving = EnrolmentFactory(cohort=session.cohort), EnrolmentFactory(
-        cohort=session.cohort
+    staying, leaving = (
+        EnrolmentFactory(cohort=session.cohort),
+        EnrolmentFactory(cohort=session.cohort),
     )
     services.enrolment_withdraw(
         enrolment=leaving, withdrawn_on=session.starts_at.date() + datetime.timedelta(days=30)

@@ -153,12 +153,13 @@ def test_progress_uses_the_cohort_rule_over_the_programme_default():
     )  # fmt: skip
     assert rule_for_cohort(cohort).min_attendance_percent == 100
     services.attendance_roster_record(
-        session=sessions[0], marks=[Mark(a.participant_id, "late"), Mark(b.participant_id, "present")]
+        session=sessions[0],
+        marks=[Mark(a.participant_id, "late"), Mark(b.participant_id, "present")],
     )
-    with time_machine.travel(sessions[1].starts_at - datetime.timedelta(hours=1)):
-        with CaptureQueriesContext(connection) as queries:
-            progress = {p.enrolment.pk: p.progress for p in enrolments_progress(
-                Enrolment.objects.filter(cohort=cohort))}  # fmt: skip
+    before_second = sessions[1].starts_at - datetime.timedelta(hours=1)
+    with time_machine.travel(before_second), CaptureQueriesContext(connection) as queries:
+        rows = enrolments_progress(Enrolment.objects.filter(cohort=cohort))
+    progress = {p.enrolment.pk: p.progress for p in rows}
     assert len(queries) == 2  # the enrolments with their counts; the rules
     assert progress[b.pk].eligible
     assert progress[a.pk].reasons == ["attendance_below_threshold"]

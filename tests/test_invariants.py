@@ -62,7 +62,10 @@ def test_the_shipped_regions_file_matches_the_shared_reference():
 
 def test_the_programme_and_its_partners_exist_after_migrate():
     prog = programme()
-    assert (prog.start_date, prog.end_date) == (datetime.date(2018, 1, 1), datetime.date(2021, 12, 31))
+    assert (prog.start_date, prog.end_date) == (
+        datetime.date(2018, 1, 1),
+        datetime.date(2021, 12, 31),
+    )
     assert sorted(o.short_name for o in prog.partners.all()) == [
         "AFD", "ARM", "DGCL", "Occitanie", "RdF",
     ]  # fmt: skip
