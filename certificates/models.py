@@ -67,3 +67,12 @@ class CompletionRule(models.Model):
             excused_policy=ExcusedPolicy(self.excused_policy),
             min_hours=self.min_hours,
         )
+
+
+class CohortProgress(Cohort):
+    """The cohorts seen from completion: a read-only admin page per cohort."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("cohort progress")
+        verbose_name_plural = _("cohorts' progress")

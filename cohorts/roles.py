@@ -29,7 +29,7 @@ def managers_group_sync(**kwargs) -> Group:
     permissions = Permission.objects.filter(
         content_type__app_label="cohorts", codename__in=codenames
     )
-    group.permissions.set(permissions)
+    group.permissions.add(*permissions)
     return group
 
 

@@ -215,3 +215,26 @@ def test_exports_download_the_scoped_selection(client, two_regions):
     assert response["Content-Type"].startswith("text/csv")
     body = response.content.decode("utf-8-sig")
     assert "Rabati" in body and "Fassi" not in body
+
+
+def test_the_cohort_progress_page_shows_each_participants_rate_from_the_rule(client, two_regions):
+    from cohorts import services
+    from cohorts.services import Mark
+
+    session = two_regions["rabat_session"]
+    other = EnrolmentFactory(cohort=session.cohort).participant
+    rabati = two_regions["rabat"].participant
+    services.attendance_roster_record(
+        session=session, marks=[Mark(rabati.pk, "present"), Mark(other.pk, "absent")]
+    )
+    client.force_login(manager("rabat", regions=["MA-04"]))
+    url = reverse("admin:certificates_cohortprogress_change", args=[session.cohort.pk])
+    response = client.get(url)
+    assert response.status_code == 200
+    rows = {r.enrolment.participant_id: r.progress for r in response.context["rows"]}
+    assert rows[rabati.pk].eligible and not rows[other.pk].eligible
+    html = response.content.decode()
+    assert "100 % (1/1)" in html and "0 % (0/1)" in html
+    assert response.context["eligible"] == 1
+    fes = reverse("admin:certificates_cohortprogress_change", args=[two_regions["fes"].cohort.pk])
+    assert client.get(fes).status_code == 404
