@@ -170,10 +170,17 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }
 
-# Security headers that matter once the site is served over HTTPS.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# HTTPS: only trust X-Forwarded-Proto when a proxy in front really sets it (else any client
+# could claim HTTPS); cookies are then sent over HTTPS only.
+BEHIND_HTTPS_PROXY = env.boolean(
+    "BEHIND_HTTPS_PROXY",
+    False,
+    doc="Served behind a proxy that terminates HTTPS and sets X-Forwarded-Proto.",
+)
+if BEHIND_HTTPS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = BEHIND_HTTPS_PROXY
+CSRF_COOKIE_SECURE = BEHIND_HTTPS_PROXY
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
