@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-MANAGE := $(BIN)/python manage.py
+# Development commands run with DEBUG on unless the environment says otherwise.
+MANAGE := DEBUG=$${DEBUG:-1} $(BIN)/python manage.py
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -27,10 +28,10 @@ migrate: setup  ## Apply database migrations
 	$(MANAGE) migrate --no-input
 
 demo: migrate  ## Load the demo data (idempotent) and print the demo accounts
-	DEBUG=1 $(MANAGE) seed_demo
+	$(MANAGE) seed_demo
 
 run: demo  ## Set up, load demo data and serve on http://127.0.0.1:8000 (SQLite, tasks inline)
-	DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
+	$(MANAGE) runserver $(HOST):$(PORT)
 
 test: setup  ## Run the whole test suite (uses DATABASE_URL / REDIS_URL when set)
 	$(BIN)/pytest
@@ -44,10 +45,10 @@ format: setup  ## Format the code with ruff
 	$(BIN)/ruff check --fix .
 
 migrate-check: setup  ## Fail if models changed without a migration
-	DEBUG=1 $(MANAGE) makemigrations --check --dry-run
+	$(MANAGE) makemigrations --check --dry-run
 
 check: setup  ## Django's system checks (deployment settings included)
-	DEBUG=1 $(MANAGE) check
+	$(MANAGE) check
 
 worker: setup  ## Run a Celery worker (needs REDIS_URL)
 	$(BIN)/celery -A worker worker --loglevel=INFO
