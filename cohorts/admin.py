@@ -93,6 +93,21 @@ def _export(table, basename: str, fmt: str) -> HttpResponse:
     return _download(write_csv(header, rows), f"{basename}-{stamp}.csv", "text/csv; charset=utf-8")
 
 
+class ExportActions:
+    """Admin actions that download the selected rows as CSV or Excel."""
+
+    export_table = None  # a function from a queryset to (header, rows)
+    export_name = "export"
+
+    @admin.action(description=gettext_lazy("Export the selection (CSV)"))
+    def export_csv(self, request, queryset):
+        return _export(self.export_table(queryset), self.export_name, "csv")
+
+    @admin.action(description=gettext_lazy("Export the selection (Excel)"))
+    def export_xlsx(self, request, queryset):
+        return _export(self.export_table(queryset), self.export_name, "xlsx")
+
+
 # Reference data -----------------------------------------------------------------------
 
 
@@ -158,7 +173,9 @@ class EnrolmentInline(admin.TabularInline):
 
 
 @admin.register(Participant)
-class ParticipantAdmin(ScopedAdmin):
+class ParticipantAdmin(ExportActions, ScopedAdmin):
+    export_table = staticmethod(participants_table)
+    export_name = "participants"
     list_display = ["full_name", "full_name_ar", "region", "role", "sex", "email", "language"]
     list_filter = [
         "region",
@@ -200,14 +217,6 @@ class ParticipantAdmin(ScopedAdmin):
                 **{k: v for k, v in form.cleaned_data.items() if k in form.fields}
             )
             obj.pk = created.pk
-
-    @admin.action(description=gettext_lazy("Export the selection (CSV)"))
-    def export_csv(self, request, queryset):
-        return _export(participants_table(queryset), "participants", "csv")
-
-    @admin.action(description=gettext_lazy("Export the selection (Excel)"))
-    def export_xlsx(self, request, queryset):
-        return _export(participants_table(queryset), "participants", "xlsx")
 
     def get_urls(self):
         return [
@@ -521,7 +530,9 @@ class EnrolmentHistoryInline(admin.TabularInline):
 
 
 @admin.register(Enrolment)
-class EnrolmentAdmin(ScopedAdmin):
+class EnrolmentAdmin(ExportActions, ScopedAdmin):
+    export_table = staticmethod(enrolments_table)
+    export_name = "enrolments"
     list_display = ["participant", "cohort", "status", "enrolled_on", "withdrawn_on"]
     list_filter = [
         "status",
@@ -564,14 +575,6 @@ class EnrolmentAdmin(ScopedAdmin):
     def reactivate(self, request, queryset):
         for enrolment in queryset.filter(status=Enrolment.Status.WITHDRAWN):
             services.enrolment_reactivate(enrolment=enrolment, by=request.user)
-
-    @admin.action(description=gettext_lazy("Export the selection (CSV)"))
-    def export_csv(self, request, queryset):
-        return _export(enrolments_table(queryset), "enrolments", "csv")
-
-    @admin.action(description=gettext_lazy("Export the selection (Excel)"))
-    def export_xlsx(self, request, queryset):
-        return _export(enrolments_table(queryset), "enrolments", "xlsx")
 
 
 class AttendanceForm(forms.ModelForm):

@@ -332,54 +332,45 @@ class ChangeAction(models.TextChoices):
     DELETED = "deleted", _("Deleted")
 
 
-class AttendanceHistory(models.Model):
-    """Who changed a mark, when, and what it was before and after."""
+class HistoryEntry(models.Model):
+    """Who changed a row, when, and what it was before and after (JSON snapshots)."""
 
+    action = models.CharField(_("action"), max_length=10, choices=ChangeAction.choices)
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"), null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    changed_at = models.DateTimeField(_("changed at"))
+
+    class Meta:
+        abstract = True
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class AttendanceHistory(HistoryEntry):
     participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="+")
     session = models.ForeignKey(TrainingSession, on_delete=models.CASCADE, related_name="+")
-    action = models.CharField(_("action"), max_length=10, choices=ChangeAction.choices)
-    before = models.JSONField(_("before"), null=True, blank=True)
-    after = models.JSONField(_("after"), null=True, blank=True)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("changed by"),
-        on_delete=models.SET_NULL,
-        null=True,
-        related_name="+",
-    )
-    changed_at = models.DateTimeField(_("changed at"))
 
-    class Meta:
+    class Meta(HistoryEntry.Meta):
         verbose_name = _("attendance change")
         verbose_name_plural = _("attendance history")
-        ordering = ["-changed_at", "-id"]
         indexes = [models.Index(fields=["session", "participant"])]
 
-    def __str__(self) -> str:
-        return f"{self.get_action_display()} {self.changed_at:%Y-%m-%d %H:%M}"
 
-
-class EnrolmentHistory(models.Model):
+class EnrolmentHistory(HistoryEntry):
     enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="history")
-    action = models.CharField(_("action"), max_length=10, choices=ChangeAction.choices)
-    before = models.JSONField(_("before"), null=True, blank=True)
-    after = models.JSONField(_("after"), null=True, blank=True)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("changed by"),
-        on_delete=models.SET_NULL,
-        null=True,
-        related_name="+",
-    )
-    changed_at = models.DateTimeField(_("changed at"))
 
-    class Meta:
+    class Meta(HistoryEntry.Meta):
         verbose_name = _("enrolment change")
         verbose_name_plural = _("enrolment history")
-        ordering = ["-changed_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.get_action_display()} {self.changed_at:%Y-%m-%d %H:%M}"
 
 
 class ManagerProfile(models.Model):
