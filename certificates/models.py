@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -76,3 +77,63 @@ class CohortProgress(Cohort):
         proxy = True
         verbose_name = _("cohort progress")
         verbose_name_plural = _("cohorts' progress")
+
+
+class Certificate(models.Model):
+    """One completion certificate per (participant, cohort)."""
+
+    class Status(models.TextChoices):
+        ISSUED = "issued", _("Issued")
+        REVOKED = "revoked", _("Revoked")
+
+    participant = models.ForeignKey(
+        "cohorts.Participant",
+        verbose_name=_("participant"),
+        on_delete=models.PROTECT,
+        related_name="certificates",
+    )
+    cohort = models.ForeignKey(
+        Cohort, verbose_name=_("cohort"), on_delete=models.PROTECT, related_name="certificates"
+    )
+    serial = models.CharField(_("serial number"), max_length=40, unique=True)
+    verification_code = models.CharField(_("verification code"), max_length=40, unique=True)
+    issued_on = models.DateField(_("issued on"))
+    hours_attended = models.DecimalField(_("hours attended"), max_digits=7, decimal_places=2)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.ISSUED
+    )
+    version = models.PositiveSmallIntegerField(_("version"), default=1)
+    pdf = models.FileField(_("PDF"), upload_to="certificates/", blank=True)
+    sha256 = models.CharField(_("SHA-256 of the PDF"), max_length=64, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("revoked by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    revocation_reason = models.CharField(_("revocation reason"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("certificate")
+        verbose_name_plural = _("certificates")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "cohort"],
+                name="certificate_one_per_participant_and_cohort",
+                violation_error_message=_(
+                    "This participant already has a certificate for this cohort."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(status="issued", revoked_at__isnull=True)
+                | Q(status="revoked", revoked_at__isnull=False),
+                name="certificate_revoked_has_date",
+            ),
+        ]
+        indexes = [models.Index(fields=["cohort", "status", "participant"])]
+
+    def __str__(self) -> str:
+        return self.serial

@@ -101,3 +101,27 @@ scope_attendance = scope_enrolments
 def may_manage_region(user, region_code: str) -> bool:
     codes = region_scope(user)
     return codes is None or region_code in codes
+
+
+def user_role(user) -> str | None:
+    """The caller's role: "manager", "funder" or "trainee", else None (deny).
+
+    A superuser counts as a manager of every region. Kept on the user object per request.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    cached = getattr(user, "_role_cache", False)
+    if cached is not False:
+        return cached
+    from cohorts.models import FunderProfile, ManagerProfile, Participant
+
+    if user.is_superuser or ManagerProfile.objects.filter(user=user).exists():
+        role = "manager"
+    elif FunderProfile.objects.filter(user=user).exists():
+        role = "funder"
+    elif Participant.objects.filter(user=user).exists():
+        role = "trainee"
+    else:
+        role = None
+    user._role_cache = role
+    return role

@@ -41,6 +41,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "corsheaders",
     "cohorts",
     "certificates",
     "api",
@@ -50,6 +54,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -167,8 +172,60 @@ CACHES = {
 }
 
 REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Deny by default: every view also checks the caller's role and scope.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.string(
+            "THROTTLE_ANON",
+            "60/min",
+            doc="API requests allowed per anonymous client (e.g. 60/min).",
+        ),
+        "user": env.string(
+            "THROTTLE_USER",
+            "1200/min",
+            doc="API requests allowed per signed-in user (e.g. 1200/min).",
+        ),
+        "login_failures": "5/min",
+        "verify": "30/min",
+    },
+    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Cycle Région 2021 API",
+    "DESCRIPTION": "Cohorts, sessions, attendance and progress reports of the French–Moroccan "
+    "study cycle « Région 2021 ». Funders receive aggregates only.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+# Cross-origin requests are refused unless origins are listed.
+CORS_ALLOWED_ORIGINS = env.csv(
+    "CORS_ALLOWED_ORIGINS", doc="Comma-separated origins allowed to call the API from a browser."
+)
+CORS_URLS_REGEX = r"^/api/.*$"
+
+# Reports: groups with fewer people than this have their counts withheld for funders.
+REPORT_SUPPRESSION_THRESHOLD = env.integer(
+    "REPORT_SUPPRESSION_THRESHOLD", 5, doc="Smallest group (people) a funder's report shows."
+)
+REPORT_CACHE_SECONDS = env.integer(
+    "REPORT_CACHE_SECONDS", 3600, doc="How long a report stays cached (writes invalidate it)."
+)
 
 # HTTPS: only trust X-Forwarded-Proto when a proxy in front really sets it (else any client
 # could claim HTTPS); cookies are then sent over HTTPS only.
