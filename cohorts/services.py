@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cohorts.errors import LineError, LineErrors
+from cohorts.report_cache import reports_changed
 from cohorts.models import (
     Attendance,
     AttendanceHistory,
@@ -71,6 +72,7 @@ def participant_create(**fields) -> Participant:
     participant = Participant(**fields)
     participant.full_clean()
     participant.save()
+    reports_changed()
     return participant
 
 
@@ -85,6 +87,7 @@ def participant_update(*, participant: Participant, **fields) -> Participant:
         setattr(participant, name, value)
     participant.full_clean()
     participant.save(update_fields=[*fields, "updated_at"])
+    reports_changed()
     return participant
 
 
@@ -103,6 +106,7 @@ def cohort_create(
         raise ValidationError({"regions": _("A cohort covers at least one region.")})
     cohort.save()
     cohort.regions.set(regions)
+    reports_changed()
     return cohort
 
 
@@ -112,6 +116,7 @@ def session_create(*, cohort: Cohort, **fields) -> TrainingSession:
     validate_session_dates(cohort, session.starts_at, session.ends_at)
     session.full_clean()
     session.save()
+    reports_changed()
     return session
 
 
@@ -122,6 +127,7 @@ def session_update(*, session: TrainingSession, **fields) -> TrainingSession:
     validate_session_dates(session.cohort, session.starts_at, session.ends_at)
     session.full_clean()
     session.save(update_fields=list(fields))
+    reports_changed()
     return session
 
 
@@ -152,6 +158,7 @@ def enrolment_create(
     enrolment.full_clean()
     enrolment.save()
     _enrolment_history(enrolment, ChangeAction.CREATED, None, by, now).save()
+    reports_changed()
     return enrolment
 
 
@@ -170,6 +177,7 @@ def enrolment_withdraw(
     enrolment.full_clean()
     enrolment.save(update_fields=["status", "withdrawn_on", "withdrawal_reason"])
     _enrolment_history(enrolment, ChangeAction.UPDATED, before, by, now).save()
+    reports_changed()
     return enrolment
 
 
@@ -185,6 +193,7 @@ def enrolment_reactivate(*, enrolment: Enrolment, by=None) -> Enrolment:
     enrolment.withdrawal_reason = ""
     enrolment.save(update_fields=["status", "withdrawn_on", "withdrawal_reason"])
     _enrolment_history(enrolment, ChangeAction.UPDATED, before, by, now).save()
+    reports_changed()
     return enrolment
 
 
@@ -332,6 +341,8 @@ def attendance_roster_record(
     Attendance.objects.bulk_create(created)
     Attendance.objects.bulk_update(updated, [*_MARK_FIELDS, "recorded_by", "recorded_at"])
     AttendanceHistory.objects.bulk_create(history)
+    if history:
+        reports_changed()
     return [*created, *updated]
 
 

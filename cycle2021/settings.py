@@ -212,6 +212,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AttendanceStatusEnum": "cohorts.models.Attendance.Status",
+        "EnrolmentStatusEnum": "cohorts.models.Enrolment.Status",
+    },
 }
 # Cross-origin requests are refused unless origins are listed.
 CORS_ALLOWED_ORIGINS = env.csv(

@@ -33,3 +33,14 @@ def _plain_static_files(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters and cached reports must not leak from one test to the next (the
+    cache may be a real Redis under CI)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

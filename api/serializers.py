@@ -1,0 +1,110 @@
+"""Output serializers (what each role reads) and input serializers (what writes accept)."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from cohorts.models import (
+    Attendance,
+    Cohort,
+    Enrolment,
+    Organisation,
+    Participant,
+    Region,
+    TrainingSession,
+)
+
+# Output ---------------------------------------------------------------------------------
+
+
+class RegionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Region
+        fields = ["code", "name_fr", "name_ar", "capital"]
+
+
+class OrganisationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organisation
+        fields = ["id", "short_name", "name", "kind", "country"]
+
+
+class CohortSerializer(serializers.ModelSerializer):
+    regions = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+
+    class Meta:
+        model = Cohort
+        fields = ["id", "code", "name", "year", "regions"]
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TrainingSession
+        fields = [
+            "id", "cohort", "title", "theme", "starts_at", "ends_at", "city", "venue",
+            "online_url", "modality", "planned_hours",
+        ]  # fmt: skip
+
+
+class ParticipantSerializer(serializers.ModelSerializer):
+    region = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Participant
+        fields = [
+            "id", "first_name", "last_name", "first_name_ar", "last_name_ar", "sex", "role",
+            "position", "region", "email", "phone", "preferred_language", "consent_date",
+        ]  # fmt: skip
+
+
+class EnrolmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Enrolment
+        fields = [
+            "id", "participant", "cohort", "status", "enrolled_on", "withdrawn_on",
+            "withdrawal_reason",
+        ]  # fmt: skip
+
+
+class AttendanceSerializer(serializers.ModelSerializer):
+    recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Attendance
+        fields = [
+            "id", "participant", "session", "status", "minutes_attended", "note", "recorded_by",
+            "recorded_at",
+        ]  # fmt: skip
+
+
+class RateSerializer(serializers.Serializer):
+    value = serializers.FloatField(allow_null=True)
+    numerator = serializers.IntegerField()
+    denominator = serializers.IntegerField()
+
+
+# Input ----------------------------------------------------------------------------------
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class MarkInputSerializer(serializers.Serializer):
+    participant = serializers.IntegerField(min_value=1)
+    status = serializers.ChoiceField(choices=Attendance.Status.choices)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    minutes_attended = serializers.IntegerField(
+        min_value=0, required=False, allow_null=True, default=None
+    )
+
+
+class RosterInputSerializer(serializers.ListSerializer):
+    child = MarkInputSerializer()
+    allow_empty = False
+    max_length = 1000
+    default_error_messages = {"empty": _("Send at least one line.")}

@@ -1,0 +1,25 @@
+from django.urls import path
+
+from api.views import attendance, auth, me, resources
+
+app_name = "api"
+
+urlpatterns = [
+    path("auth/token/", auth.TokenView.as_view(), name="token"),
+    path("me/", me.Me.as_view(), name="me"),
+    path("regions/", resources.RegionList.as_view(), name="regions"),
+    path("organisations/", resources.OrganisationList.as_view(), name="organisations"),
+    path("cohorts/", resources.CohortList.as_view(), name="cohorts"),
+    path("cohorts/<int:pk>/", resources.CohortDetail.as_view(), name="cohort"),
+    path("sessions/", resources.SessionList.as_view(), name="sessions"),
+    path("sessions/<int:pk>/", resources.SessionDetail.as_view(), name="session"),
+    path(
+        "sessions/<int:pk>/attendance/",
+        attendance.SessionAttendance.as_view(),
+        name="session-attendance",
+    ),
+    path("participants/", resources.ParticipantList.as_view(), name="participants"),
+    path("participants/<int:pk>/", resources.ParticipantDetail.as_view(), name="participant"),
+    path("enrolments/", resources.EnrolmentList.as_view(), name="enrolments"),
+    path("attendance/", resources.AttendanceList.as_view(), name="attendance"),
+]

@@ -1,0 +1,73 @@
+"""Token authentication for API clients: obtain and revoke. Failed logins are throttled."""
+
+from django.contrib.auth import authenticate
+from django.core.cache import cache
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.exceptions import error_response
+from api.serializers import TokenRequestSerializer, TokenSerializer
+
+MAX_FAILURES = 5
+FAILURE_WINDOW = 15 * 60  # seconds
+
+
+def _failure_key(request, username: str) -> str:
+    # Per client address and per account: one attacker cannot lock every account, and
+    # spreading guesses over many accounts from one address is slowed too.
+    return f"login-failures:{request.META.get('REMOTE_ADDR', '')}:{username.lower()}"
+
+
+class TokenView(APIView):
+    permission_classes = [AllowAny]
+
+    def get_permissions(self):
+        return [IsAuthenticated()] if self.request.method == "DELETE" else [AllowAny()]
+
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={200: TokenSerializer},
+        examples=[
+            OpenApiExample(
+                "Demo manager",
+                value={"username": "manager", "password": "Atlas-Rabat-2018"},
+                request_only=True,
+            ),
+        ],  # fmt: skip
+        summary="Obtain an API token",
+    )
+    def post(self, request):
+        data = TokenRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        username = data.validated_data["username"]
+        key = _failure_key(request, username)
+        if cache.get(key, 0) >= MAX_FAILURES:
+            return error_response(
+                "throttled",
+                _("Too many failed sign-ins. Try again in a few minutes."),
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                fields={},
+            )
+        user = authenticate(request, username=username, password=data.validated_data["password"])
+        if user is None:
+            cache.add(key, 0, FAILURE_WINDOW)
+            cache.incr(key)
+            return error_response(
+                "authentication_failed",
+                _("Unknown user name or wrong password."),
+                status.HTTP_400_BAD_REQUEST,
+                fields={},
+            )
+        cache.delete(key)
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+    @extend_schema(request=None, responses={204: None}, summary="Revoke the current token")
+    def delete(self, request):
+        Token.objects.filter(user=request.user).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,163 @@
+"""A trainee's own view: cohorts, sessions, marks, progress and certificates — nobody else's."""
+
+from django.db.models import Prefetch
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers as drf
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.permissions import IsTrainee
+from api.serializers import RateSerializer
+from certificates.models import Certificate
+from certificates.selectors import enrolments_progress
+from cohorts.models import Attendance, Enrolment, TrainingSession
+
+MeSerializer = inline_serializer(
+    "Me",
+    {
+        "participant": inline_serializer(
+            "MeParticipant",
+            {
+                "first_name": drf.CharField(),
+                "last_name": drf.CharField(),
+                "first_name_ar": drf.CharField(),
+                "last_name_ar": drf.CharField(),
+                "region": drf.CharField(),
+                "preferred_language": drf.CharField(),
+            },
+        ),
+        "cohorts": inline_serializer(
+            "MeCohort",
+            {
+                "id": drf.IntegerField(),
+                "code": drf.CharField(),
+                "name": drf.CharField(),
+                "year": drf.IntegerField(),
+                "enrolment_status": drf.CharField(),
+                "progress": inline_serializer(
+                    "MeProgress",
+                    {
+                        "attendance_rate": RateSerializer(),
+                        "threshold_percent": drf.IntegerField(),
+                        "eligible": drf.BooleanField(),
+                        "reachable": drf.BooleanField(),
+                        "sessions_left": drf.IntegerField(),
+                        "hours_attended": drf.DecimalField(max_digits=7, decimal_places=2),
+                        "reasons": drf.ListField(child=drf.CharField()),
+                    },
+                ),
+                "sessions": inline_serializer(
+                    "MeSession",
+                    {
+                        "id": drf.IntegerField(),
+                        "title": drf.CharField(),
+                        "starts_at": drf.DateTimeField(),
+                        "ends_at": drf.DateTimeField(),
+                        "city": drf.CharField(),
+                        "venue": drf.CharField(),
+                        "modality": drf.CharField(),
+                        "past": drf.BooleanField(),
+                        "mark": drf.CharField(allow_null=True),
+                    },
+                    many=True,
+                ),
+                "certificate": inline_serializer(
+                    "MeCertificate",
+                    {
+                        "serial": drf.CharField(),
+                        "verification_code": drf.CharField(),
+                        "issued_on": drf.DateField(),
+                        "status": drf.CharField(),
+                    },
+                    allow_null=True,
+                ),
+            },
+            many=True,
+        ),
+    },
+)
+
+
+def _rate(rate) -> dict:
+    return {"value": rate.value, "numerator": rate.numerator, "denominator": rate.denominator}
+
+
+class Me(APIView):
+    permission_classes = [IsTrainee]
+
+    @extend_schema(responses={200: MeSerializer}, summary="The signed-in trainee's own record")
+    def get(self, request):
+        participant = request.user.participant
+        now = timezone.now()
+        enrolments = Enrolment.objects.filter(participant=participant).order_by("cohort__year")
+        progress = enrolments_progress(enrolments, now=now)
+        cohort_ids = [p.enrolment.cohort_id for p in progress]
+        sessions = TrainingSession.objects.filter(cohort_id__in=cohort_ids).prefetch_related(
+            Prefetch(
+                "attendances",
+                queryset=Attendance.objects.filter(participant=participant),
+                to_attr="own_marks",
+            )
+        )
+        by_cohort: dict[int, list] = {}
+        for session in sessions.order_by("starts_at"):
+            by_cohort.setdefault(session.cohort_id, []).append(session)
+        certificates = {c.cohort_id: c for c in Certificate.objects.filter(participant=participant)}
+        cohorts = []
+        for row in progress:
+            enrolment, p = row.enrolment, row.progress
+            certificate = certificates.get(enrolment.cohort_id)
+            cohorts.append(
+                {
+                    "id": enrolment.cohort_id,
+                    "code": enrolment.cohort.code,
+                    "name": enrolment.cohort.name,
+                    "year": enrolment.cohort.year,
+                    "enrolment_status": enrolment.status,
+                    "progress": {
+                        "attendance_rate": _rate(p.rate),
+                        "threshold_percent": p.threshold_percent,
+                        "eligible": p.eligible,
+                        "reachable": p.reachable,
+                        "sessions_left": p.sessions_left,
+                        "hours_attended": str(p.hours_attended),
+                        "reasons": p.reasons,
+                    },
+                    "sessions": [
+                        {
+                            "id": s.pk,
+                            "title": s.title,
+                            "starts_at": s.starts_at,
+                            "ends_at": s.ends_at,
+                            "city": s.city,
+                            "venue": s.venue,
+                            "modality": s.modality,
+                            "past": s.starts_at <= now,
+                            "mark": s.own_marks[0].status if s.own_marks else None,
+                        }
+                        for s in by_cohort.get(enrolment.cohort_id, [])
+                    ],
+                    "certificate": {
+                        "serial": certificate.serial,
+                        "verification_code": certificate.verification_code,
+                        "issued_on": certificate.issued_on,
+                        "status": certificate.status,
+                    }
+                    if certificate
+                    else None,
+                }
+            )
+        return Response(
+            {
+                "participant": {
+                    "first_name": participant.first_name,
+                    "last_name": participant.last_name,
+                    "first_name_ar": participant.first_name_ar,
+                    "last_name_ar": participant.last_name_ar,
+                    "region": participant.region_id,
+                    "preferred_language": participant.preferred_language,
+                },
+                "cohorts": cohorts,
+            }
+        )
