@@ -60,10 +60,13 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail
         if isinstance(detail, list) and detail and all(isinstance(d, dict) for d in detail):
-            # A list body (e.g. a roster): errors per line, numbered from 1.
+            detail = dict(enumerate(detail))
+        if isinstance(detail, dict) and detail and all(isinstance(k, int) for k in detail):
+            # A list body (e.g. a roster): DRF keys the errors by 0-based item index;
+            # people count lines from 1.
             lines = [
-                {"line": index, "field": field, "message": str(message)}
-                for index, item in enumerate(detail, start=1)
+                {"line": index + 1, "field": field, "message": str(message)}
+                for index, item in sorted(detail.items())
                 for field, messages in _flatten(item).items()
                 for message in messages
             ]

@@ -1,6 +1,5 @@
 """Output serializers (what each role reads) and input serializers (what writes accept)."""
 
-from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from cohorts.models import (
@@ -103,8 +102,6 @@ class MarkInputSerializer(serializers.Serializer):
     )
 
 
-class RosterInputSerializer(serializers.ListSerializer):
-    child = MarkInputSerializer()
-    allow_empty = False
-    max_length = 1000
-    default_error_messages = {"empty": _("Send at least one line.")}
+def roster_input(data) -> serializers.ListSerializer:
+    """A roster: a non-empty list of marks."""
+    return MarkInputSerializer(data=data, many=True, allow_empty=False, max_length=1000)

@@ -140,7 +140,10 @@ def cohort_roster(session: TrainingSession, user=None) -> list[tuple[Enrolment, 
     enrolments = enrolments.filter(
         Q(status=Enrolment.Status.ACTIVE) | Q(withdrawn_on__gte=session_day)
     ).order_by("participant__last_name", "participant__first_name", "participant_id")
-    marks = {a.participant_id: a for a in Attendance.objects.filter(session=session)}
+    marks = {
+        a.participant_id: a
+        for a in Attendance.objects.filter(session=session).select_related("recorded_by")
+    }
     return [(e, marks.get(e.participant_id)) for e in enrolments]
 
 

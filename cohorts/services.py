@@ -14,7 +14,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cohorts.errors import LineError, LineErrors
-from cohorts.report_cache import reports_changed
 from cohorts.models import (
     Attendance,
     AttendanceHistory,
@@ -27,6 +26,7 @@ from cohorts.models import (
     Region,
     TrainingSession,
 )
+from cohorts.report_cache import reports_changed
 from cohorts.validation import local_date, validate_cohort_year, validate_session_dates
 
 _PARTICIPANT_FIELDS = {

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.permissions import IsManager
-from api.serializers import AttendanceSerializer, MarkInputSerializer, RosterInputSerializer
+from api.serializers import AttendanceSerializer, MarkInputSerializer, roster_input
 from cohorts import roles, services
 from cohorts.errors import LineError, LineErrors
 from cohorts.models import TrainingSession
@@ -63,10 +63,13 @@ class SessionAttendance(APIView):
     )
     def put(self, request, pk):
         session = self._session(request, pk)
-        lines = RosterInputSerializer(data=request.data)
+        lines = roster_input(request.data)
         lines.is_valid(raise_exception=True)
-        in_scope = {e.participant_id for e, _mark in cohort_roster(session, request.user)}
-        everyone = {e.participant_id for e, _mark in cohort_roster(session)}
+        scope = roles.region_scope(request.user)
+        everyone = {
+            e.participant_id: e.participant.region_id for e, _mark in cohort_roster(session)
+        }
+        in_scope = {pid for pid, code in everyone.items() if scope is None or code in scope}
         errors = [
             LineError(number, "participant", _("This person is outside the regions you manage."))
             for number, line in enumerate(lines.validated_data, start=1)
