@@ -28,7 +28,9 @@ def _english_by_default():
 
 @pytest.fixture(autouse=True)
 def _plain_static_files(settings):
-    """Production hashes static files at build time (collectstatic); tests don't build."""
+    """Production hashes static files at build time (collectstatic); tests don't build.
+    Passwords use a fast hasher: PBKDF2's deliberate slowness only slows the suite."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -1,0 +1,89 @@
+"""CSV and Excel renderings of a report: the same columns as the JSON rows, flattened."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework.renderers import BaseRenderer
+
+from cohorts.tables import write_csv, write_xlsx
+
+# Column labels, translated by the request's language (French headers for French users).
+LABELS = {
+    "period": _("period"),
+    "region": _("region"),
+    "region_name": _("region name"),
+    "year": _("year"),
+    "sex": _("sex"),
+    "role": _("role"),
+    "cohort": _("cohort"),
+    "cohort_name": _("cohort name"),
+    "people": _("people"),
+    "enrolled": _("enrolled"),
+    "active": _("active"),
+    "withdrawn": _("withdrawn"),
+    "sessions_held": _("sessions held"),
+    "attendance_marks": _("attendance marks"),
+    "attendance_rate": _("attendance rate"),
+    "excused_rate": _("excused rate"),
+    "completed": _("meeting the completion rule"),
+    "completion_rate": _("completion rate"),
+    "certificates_issued": _("certificates issued"),
+    "suppressed": _("suppressed"),
+    "suppression": _("suppression"),
+    "enrolments": _("enrolments"),
+}
+_RATE_PARTS = {"value": "", "numerator": _("numerator"), "denominator": _("denominator")}
+
+
+def flatten(data: dict) -> tuple[list[str], list[list]]:
+    """Header and rows of a report; a rate becomes three columns (value, numerator, denominator)."""
+    rows = [*data["rows"], {**data["totals"], "_totals": True}]
+    keys: list[str] = []
+    for row in rows:
+        for key in row:
+            if key not in keys and not key.startswith("_"):
+                keys.append(key)
+    header, columns = [], []
+    for key in keys:
+        label = str(LABELS.get(key, key))
+        if any(isinstance(row.get(key), dict) for row in rows):
+            for part, suffix in _RATE_PARTS.items():
+                header.append(f"{label} ({suffix})" if suffix else label)
+                columns.append((key, part))
+        else:
+            header.append(label)
+            columns.append((key, None))
+    total_label = str(_("total"))
+    out = []
+    for row in rows:
+        line = []
+        for key, part in columns:
+            value = row.get(key)
+            if part is not None:
+                value = value.get(part) if isinstance(value, dict) else value
+            if row.get("_totals") and value is None and key in data.get("group_by", []):
+                value = total_label
+            line.append(value)
+        out.append(line)
+    return header, out
+
+
+class CSVRenderer(BaseRenderer):
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if "rows" not in (data or {}):  # an error: keep it readable
+            return str(data).encode()
+        return write_csv(*flatten(data))
+
+
+class XLSXRenderer(BaseRenderer):
+    media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    format = "xlsx"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if "rows" not in (data or {}):
+            return str(data).encode()
+        return write_xlsx(*flatten(data), title="report")
