@@ -1,36 +1,40 @@
 """CSV and Excel renderings of a report: the same columns as the JSON rows, flattened."""
 
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from rest_framework.renderers import BaseRenderer
 
 from cohorts.tables import write_csv, write_xlsx
 
 # Column labels, translated by the request's language (French headers for French users).
 LABELS = {
-    "period": _("period"),
-    "region": _("region"),
-    "region_name": _("region name"),
-    "year": _("year"),
-    "sex": _("sex"),
-    "role": _("role"),
-    "cohort": _("cohort"),
-    "cohort_name": _("cohort name"),
-    "people": _("people"),
-    "enrolled": _("enrolled"),
-    "active": _("active"),
-    "withdrawn": _("withdrawn"),
-    "sessions_held": _("sessions held"),
-    "attendance_marks": _("attendance marks"),
-    "attendance_rate": _("attendance rate"),
-    "excused_rate": _("excused rate"),
-    "completed": _("meeting the completion rule"),
-    "completion_rate": _("completion rate"),
-    "certificates_issued": _("certificates issued"),
-    "suppressed": _("suppressed"),
-    "suppression": _("suppression"),
-    "enrolments": _("enrolments"),
+    "period": pgettext_lazy("report column", "period"),
+    "region": pgettext_lazy("report column", "region"),
+    "region_name": pgettext_lazy("report column", "region name"),
+    "year": pgettext_lazy("report column", "year"),
+    "sex": pgettext_lazy("report column", "sex"),
+    "role": pgettext_lazy("report column", "role"),
+    "cohort": pgettext_lazy("report column", "cohort"),
+    "cohort_name": pgettext_lazy("report column", "cohort name"),
+    "people": pgettext_lazy("report column", "people"),
+    "enrolled": pgettext_lazy("report column", "enrolled"),
+    "active": pgettext_lazy("report column", "active"),
+    "withdrawn": pgettext_lazy("report column", "withdrawn"),
+    "sessions_held": pgettext_lazy("report column", "sessions held"),
+    "attendance_marks": pgettext_lazy("report column", "attendance marks"),
+    "attendance_rate": pgettext_lazy("report column", "attendance rate"),
+    "excused_rate": pgettext_lazy("report column", "excused rate"),
+    "completed": pgettext_lazy("report column", "meeting the completion rule"),
+    "completion_rate": pgettext_lazy("report column", "completion rate"),
+    "certificates_issued": pgettext_lazy("report column", "certificates issued"),
+    "suppressed": pgettext_lazy("report column", "suppressed"),
+    "suppression": pgettext_lazy("report column", "suppression"),
+    "enrolments": pgettext_lazy("report column", "enrolments"),
 }
-_RATE_PARTS = {"value": "", "numerator": _("numerator"), "denominator": _("denominator")}
+_RATE_PARTS = {
+    "value": "",
+    "numerator": pgettext_lazy("report column", "numerator"),
+    "denominator": pgettext_lazy("report column", "denominator"),
+}
 
 
 def flatten(data: dict) -> tuple[list[str], list[list]]:
@@ -51,7 +55,7 @@ def flatten(data: dict) -> tuple[list[str], list[list]]:
         else:
             header.append(label)
             columns.append((key, None))
-    total_label = str(_("total"))
+    total_label = str(pgettext_lazy("report column", "total"))
     out = []
     for row in rows:
         line = []

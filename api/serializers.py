@@ -36,6 +36,9 @@ class CohortSerializer(serializers.ModelSerializer):
 
 
 class SessionSerializer(serializers.ModelSerializer):
+    # Empty when in person: a plain string, not "either empty or a URL" (oneOf).
+    online_url = serializers.CharField(read_only=True)
+
     class Meta:
         model = TrainingSession
         fields = [
@@ -65,7 +68,9 @@ class EnrolmentSerializer(serializers.ModelSerializer):
 
 
 class AttendanceSerializer(serializers.ModelSerializer):
-    recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    recorded_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Attendance

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from api.views import attendance, auth, me, resources
+from api.views import attendance, auth, me, reports, resources
 
 app_name = "api"
 
@@ -22,4 +22,6 @@ urlpatterns = [
     path("participants/<int:pk>/", resources.ParticipantDetail.as_view(), name="participant"),
     path("enrolments/", resources.EnrolmentList.as_view(), name="enrolments"),
     path("attendance/", resources.AttendanceList.as_view(), name="attendance"),
+    path("reports/progress/", reports.ProgressReport.as_view(), name="report-progress"),
+    path("reports/timeline/", reports.TimelineReport.as_view(), name="report-timeline"),
 ]

@@ -15,12 +15,12 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from cohorts.models import Attendance, Cohort, Enrolment, TrainingSession
 
-_HOURS = DecimalField(max_digits=9, decimal_places=2)
+_HOURS = DecimalField(max_digits=12, decimal_places=2)
 
 
 @dataclass(frozen=True)
@@ -91,10 +91,12 @@ def enrolments_with_counts(enrolments: QuerySet[Enrolment], now=None) -> QuerySe
     attended = in_cohort & Q(
         participant__attendances__status__in=[Attendance.Status.PRESENT, Attendance.Status.LATE]
     )
-    hours = ExpressionWrapper(
+    # Summed in minutes and divided once in Python: SQL's integer division (SQLite, and
+    # PostgreSQL on integers) would turn 90 minutes into 1 hour.
+    minutes = ExpressionWrapper(
         Coalesce(
-            F("participant__attendances__minutes_attended") / Value(Decimal(60)),
-            F("participant__attendances__session__planned_hours"),
+            Cast("participant__attendances__minutes_attended", _HOURS),
+            F("participant__attendances__session__planned_hours") * Value(Decimal(60)),
             output_field=_HOURS,
         ),
         output_field=_HOURS,
@@ -104,8 +106,8 @@ def enrolments_with_counts(enrolments: QuerySet[Enrolment], now=None) -> QuerySe
         n_late=marks(Attendance.Status.LATE),
         n_excused=marks(Attendance.Status.EXCUSED),
         n_absent=marks(Attendance.Status.ABSENT),
-        n_hours_attended=Coalesce(
-            Sum(hours, filter=attended), Value(Decimal(0)), output_field=_HOURS
+        n_minutes_attended=Coalesce(
+            Sum(minutes, filter=attended), Value(Decimal(0)), output_field=_HOURS
         ),
         **_session_totals("cohort_id", now),
     )
@@ -120,7 +122,7 @@ def counts_of(enrolment: Enrolment) -> AttendanceCounts:
         late=enrolment.n_late,
         excused=enrolment.n_excused,
         absent=enrolment.n_absent,
-        hours_attended=Decimal(enrolment.n_hours_attended).quantize(Decimal("0.01")),
+        hours_attended=(Decimal(enrolment.n_minutes_attended) / 60).quantize(Decimal("0.01")),
         hours_remaining=Decimal(enrolment.n_hours_remaining).quantize(Decimal("0.01")),
         withdrawn=enrolment.status == Enrolment.Status.WITHDRAWN,
     )

@@ -212,6 +212,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "OAS_VERSION": "3.1.0",
     "ENUM_NAME_OVERRIDES": {
         "AttendanceStatusEnum": "cohorts.models.Attendance.Status",
         "EnrolmentStatusEnum": "cohorts.models.Enrolment.Status",

@@ -1,0 +1,172 @@
+"""Progress reports for funders and managers: aggregates only, cached, CSV/XLSX on request.
+
+Funders see every region with small groups withheld (see certificates.suppression);
+managers see their own regions without suppression (they may see the people anyway).
+A cached report is keyed by the reports' generation, which every write bumps, so a
+report is never stale after a write.
+"""
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.permissions import IsManagerOrFunder
+from api.renderers import CSVRenderer, XLSXRenderer
+from certificates.reports import GROUP_KEYS, ReportFilters, progress_report, timeline_report
+from certificates.suppression import suppress
+from cohorts import roles
+from cohorts.report_cache import generation
+
+
+class ReportQuery(serializers.Serializer):
+    group_by = serializers.CharField(required=False, allow_blank=True, default="")
+    year = serializers.IntegerField(required=False, min_value=2000, max_value=2100)
+    region = serializers.RegexField(r"^MA-(0[1-9]|1[0-2])$", required=False)
+    cohort = serializers.IntegerField(required=False, min_value=1)
+
+    def validate_group_by(self, value):
+        keys = [k.strip() for k in value.split(",") if k.strip()]
+        unknown = [k for k in keys if k not in GROUP_KEYS]
+        if unknown:
+            raise serializers.ValidationError(
+                _("Unknown grouping: %(keys)s. Use any of: %(allowed)s.")
+                % {"keys": ", ".join(unknown), "allowed": ", ".join(GROUP_KEYS)}
+            )
+        if len(set(keys)) != len(keys):
+            raise serializers.ValidationError(_("A grouping appears twice."))
+        return keys
+
+
+class TimelineQuery(ReportQuery):
+    group_by = None
+    period = serializers.ChoiceField(choices=["month", "year"], default="month")
+
+
+ReportResponse = inline_serializer(
+    "Report",
+    {
+        "group_by": serializers.ListField(child=serializers.CharField()),
+        "suppression_threshold": serializers.IntegerField(allow_null=True),
+        "generated_at": serializers.DateTimeField(),
+        "rows": serializers.ListField(
+            child=serializers.DictField(),
+            help_text="Group keys and measures; rates are {value, numerator, denominator}; "
+            "for funders, small groups have null measures and suppressed: true.",
+        ),
+        "totals": serializers.DictField(),
+    },
+)
+
+_FILTER_PARAMETERS = [
+    OpenApiParameter("year", int, description="Programme year (2018–2021)."),
+    OpenApiParameter("region", str, description="Region ISO code, MA-01 to MA-12."),
+    OpenApiParameter("cohort", int, description="Cohort id."),
+    OpenApiParameter("format", str, enum=["json", "csv", "xlsx"], description="Output format."),
+]
+
+
+class _Report(APIView):
+    permission_classes = [IsManagerOrFunder]
+    renderer_classes = [JSONRenderer, CSVRenderer, XLSXRenderer]
+    query_class = ReportQuery
+    kind = "progress"
+
+    def build(self, query, filters):
+        raise NotImplementedError
+
+    def get(self, request):
+        query = self.query_class(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        role = roles.user_role(request.user)
+        scope = roles.region_scope(request.user) if role == "manager" else None
+        filters = ReportFilters(
+            year=params.get("year"),
+            region=params.get("region"),
+            cohort=params.get("cohort"),
+            regions_in_scope=scope,
+        )
+        # The generation changes with every write; the rest says who asks for what.
+        who = [role, "all" if scope is None else sorted(scope)]
+        what = hashlib.sha256(json.dumps([who, params], sort_keys=True).encode()).hexdigest()
+        key = f"report:{self.kind}:{generation()}:{what}"
+        data = cache.get(key)
+        if data is None:
+            report = self.build(params, filters)
+            if role == "funder":
+                report = suppress(report, settings.REPORT_SUPPRESSION_THRESHOLD)
+            data = {
+                "group_by": list(report.group_by),
+                "suppression_threshold": settings.REPORT_SUPPRESSION_THRESHOLD
+                if role == "funder"
+                else None,
+                "generated_at": timezone.now().isoformat(),
+                "rows": report.rows,
+                "totals": report.totals,
+            }
+            cache.set(key, data, settings.REPORT_CACHE_SECONDS)
+        response = Response(data)
+        fmt = getattr(request.accepted_renderer, "format", "json")
+        if fmt in {"csv", "xlsx"}:
+            stamp = timezone.localdate().isoformat()
+            response["Content-Disposition"] = (
+                f'attachment; filename="{self.kind}-report-{stamp}-{get_language()}.{fmt}"'
+            )
+        return response
+
+
+class ProgressReport(_Report):
+    kind = "progress"
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "group_by",
+                str,
+                description="Comma-separated: any of region, year, sex, role, cohort.",
+                examples=[OpenApiExample("By region and sex", value="region,sex")],
+            ),
+            *_FILTER_PARAMETERS,
+        ],
+        responses={200: ReportResponse},
+        summary="Progress report: enrolment, attendance, completion, certificates by group",
+    )
+    def get(self, request):
+        return super().get(request)
+
+    def build(self, params, filters):
+        return progress_report(group_by=params["group_by"], filters=filters)
+
+
+class TimelineReport(_Report):
+    kind = "timeline"
+    query_class = TimelineQuery
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("period", str, enum=["month", "year"], description="Period."),
+            *_FILTER_PARAMETERS,
+        ],
+        responses={200: ReportResponse},
+        summary="The same measures per month or per year, for charts",
+    )
+    def get(self, request):
+        return super().get(request)
+
+    def build(self, params, filters):
+        return timeline_report(period=params["period"], filters=filters)

@@ -1,0 +1,171 @@
+"""The report endpoints: formats, languages, bad parameters, caching and invalidation."""
+
+import csv
+import io
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from openpyxl import load_workbook
+from rest_framework.test import APIClient
+
+from cohorts import services
+from cohorts.models import FunderProfile, Organisation
+from tests.factories import (
+    CohortFactory,
+    EnrolmentFactory,
+    ParticipantFactory,
+    SessionFactory,
+    UserFactory,
+    manager,
+    region,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def funder():
+    user = UserFactory(username="arm")
+    FunderProfile.objects.create(user=user, organisation=Organisation.objects.get(short_name="ARM"))
+    return user
+
+
+def _client(user, language="en"):
+    client = APIClient(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_authenticate(user)
+    return client
+
+
+def _cohort(code, n, sex="F"):
+    """A cohort in MA-04 with n people, one session, everyone present."""
+    cohort = CohortFactory(regions=[region(code)])
+    session = SessionFactory(cohort=cohort)
+    people = [
+        EnrolmentFactory(
+            cohort=cohort, participant=ParticipantFactory(region=region(code), sex=sex)
+        ).participant
+        for _ in range(n)
+    ]
+    services.attendance_roster_record(
+        session=session, marks=[services.Mark(p.pk, "present") for p in people]
+    )
+    return cohort, session, people
+
+
+def test_a_funder_sees_small_groups_withheld_and_totals_intact(funder):
+    _cohort("MA-04", 8)
+    _cohort("MA-03", 3)
+    body = _client(funder).get("/api/v1/reports/progress/?group_by=region").json()
+    rows = {row["region"]: row for row in body["rows"]}
+    assert body["suppression_threshold"] == 5
+    assert rows["MA-03"]["suppressed"] is True and rows["MA-03"]["enrolled"] is None
+    # With two rows, the other one would give the withheld one away from the total.
+    assert rows["MA-04"]["suppressed"] is True and rows["MA-04"]["suppression"] == "secondary"
+    assert body["totals"]["enrolled"] == 11
+    assert body["totals"]["completed"] == 11
+
+
+def test_a_manager_sees_the_same_report_without_suppression():
+    _cohort("MA-04", 8)
+    _cohort("MA-03", 3)
+    body = _client(manager("national")).get("/api/v1/reports/progress/?group_by=region").json()
+    assert [(r["region"], r["enrolled"]) for r in body["rows"]] == [("MA-03", 3), ("MA-04", 8)]
+    assert body["suppression_threshold"] is None
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("group_by=region,colour", "group_by"), ("group_by=region,region", "group_by"),
+     ("year=abc", "year"), ("region=MA-13", "region"), ("cohort=-1", "cohort")],
+)  # fmt: skip
+def test_bad_parameters_answer_400_with_the_field(query, field):
+    response = _client(manager("national")).get(f"/api/v1/reports/progress/?{query}")
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == [field]
+
+
+def test_the_csv_has_the_same_columns_with_headers_in_the_requests_language():
+    _cohort("MA-04", 6)
+    user = manager("national")
+    english = _client(user, "en").get("/api/v1/reports/progress/?group_by=region&format=csv")
+    assert english["Content-Type"].startswith("text/csv")
+    assert "attachment" in english["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(english.content.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["region", "region name", "people", "enrolled"]
+    assert rows[1][:4] == ["MA-04", "Rabat-Salé-Kénitra", "6", "6"]
+    assert rows[-1][0] == "total"
+    french = _client(user, "fr").get("/api/v1/reports/progress/?group_by=region&format=csv")
+    header = next(csv.reader(io.StringIO(french.content.decode("utf-8-sig"))))
+    assert header[:4] == ["région", "nom de la région", "personnes", "inscrits"]
+    assert len(header) == len(rows[0])
+
+
+def test_the_xlsx_holds_the_same_numbers_as_the_json():
+    _cohort("MA-04", 6)
+    client = _client(manager("national"))
+    data = client.get("/api/v1/reports/progress/?group_by=sex").json()
+    workbook = load_workbook(io.BytesIO(client.get(
+        "/api/v1/reports/progress/?group_by=sex&format=xlsx").content))  # fmt: skip
+    header, first, total = list(workbook.active.iter_rows(values_only=True))
+    assert first[header.index("enrolled")] == data["rows"][0]["enrolled"] == 6
+    assert total[header.index("meeting the completion rule")] == data["totals"]["completed"]
+
+
+def test_a_cached_report_is_served_without_database_work_and_never_stale(
+    django_capture_on_commit_callbacks,
+):
+    cohort, session, people = _cohort("MA-04", 6)
+    client = _client(manager("national"))
+    url = "/api/v1/reports/progress/?group_by=region"
+    first = client.get(url).json()
+    assert first["rows"][0]["completed"] == 6
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(url).json()
+    assert again == first
+    assert len(queries) == 0  # the role and scope are kept on the user for the request
+    with django_capture_on_commit_callbacks(execute=True):
+        services.attendance_roster_record(
+            session=session, marks=[services.Mark(p.pk, "absent") for p in people[:3]]
+        )
+    after = client.get(url).json()
+    assert after["rows"][0]["completed"] == 3
+    with django_capture_on_commit_callbacks(execute=True):
+        services.enrolment_withdraw(
+            enrolment=cohort.enrolments.get(participant=people[5]),
+            withdrawn_on=session.starts_at.date(),
+        )
+    assert client.get(url).json()["rows"][0]["withdrawn"] == 1
+
+
+def test_a_rolled_back_write_leaves_the_cache_alone(django_capture_on_commit_callbacks):
+    from cohorts.report_cache import generation
+
+    before = generation()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        _cohort("MA-04", 2)
+    assert callbacks  # bumps are queued for after the commit, not run inside
+    assert generation() == before
+
+
+@pytest.mark.parametrize("size", [5, 40])
+def test_a_report_request_costs_the_same_queries_at_two_sizes(funder, size):
+    for code in ("MA-01", "MA-04", "MA-09"):
+        _cohort(code, size)
+    client = _client(funder)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/v1/reports/progress/?group_by=region,sex,role,year")
+    assert response.status_code == 200
+    # role (a manager? a funder?), the measures per group (enrolments with their marks,
+    # rules and certificates), people and sessions held per group.
+    assert len(queries) == 4, [q["sql"][:60] for q in queries]
+
+
+def test_the_timeline_gives_measures_per_month():
+    _cohort("MA-04", 6)
+    body = _client(manager("national")).get("/api/v1/reports/timeline/?period=month").json()
+    assert body["group_by"] == ["period"]
+    months = {row["period"]: row for row in body["rows"]}
+    assert months["2019-01"]["enrolled"] == 6  # the factory enrols on 15 January
+    assert months["2019-03"]["attendance_marks"] == 6  # the session is on 12 March
+    assert months["2019-03"]["sessions_held"] == 1
