@@ -56,5 +56,8 @@ worker: setup  ## Run a Celery worker (needs REDIS_URL)
 beat: setup  ## Run Celery beat (needs REDIS_URL)
 	$(BIN)/celery -A worker beat --loglevel=INFO
 
+bench: setup  ## Report benchmark on the national scale (needs DATABASE_URL on PostgreSQL; see README)
+	$(BIN)/python -W ignore bench/report.py
+
 clean:  ## Remove the virtual environment and local data
 	rm -rf $(VENV) var

@@ -10,8 +10,9 @@ measured in the same run, interleaved, so a noisy machine affects all three alik
 
 Run:
     createdb -h 127.0.0.1 -U postgres cycle2021_bench
-    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/cycle2021_bench DEBUG=1
-    .venv/bin/python manage.py migrate && .venv/bin/python manage.py seed_demo --scale national
+    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/cycle2021_bench
+    DEBUG=1 .venv/bin/python manage.py migrate
+    DEBUG=1 .venv/bin/python manage.py seed_demo --reset --scale national
     REDIS_URL=redis://127.0.0.1:6379/14 .venv/bin/python bench/report.py [--runs 7]
 """
 
@@ -26,7 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cycle2021.settings")
-os.environ.setdefault("DEBUG", "1")
+# As in production: DEBUG off (with DEBUG on, Django keeps a log of every query).
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "bench-only-key-5d1c9e0f7a3b2c4d6e8f0a1b3c5d7e9f")
+os.environ.setdefault("ALLOWED_HOSTS", "localhost")
 
 import django  # noqa: E402
 
@@ -169,7 +173,7 @@ def main() -> int:
         from cohorts.models import Organisation
 
         FunderProfile.objects.create(user=user, organisation=Organisation.objects.first())
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client = Client(HTTP_ACCEPT_LANGUAGE="en", HTTP_HOST="localhost")
     client.force_login(user)
     cache_kind = "Redis" if settings.REDIS_URL else "local memory"
     print(f"{marks:,} attendance marks; cache: {cache_kind}; {args.runs} runs per measure\n")

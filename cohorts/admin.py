@@ -551,6 +551,10 @@ class EnrolmentAdmin(ExportActions, ScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["participant", "cohort", "enrolled_on"] if obj else []
 
+    def has_delete_permission(self, request, obj=None):
+        # An enrolment carries marks, history and certificates: withdraw it instead.
+        return False
+
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         if not change:

@@ -11,6 +11,7 @@ import json
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -22,7 +23,6 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.permissions import IsManagerOrFunder
@@ -105,29 +105,45 @@ class _Report(APIView):
         who = [role, "all" if scope is None else sorted(scope)]
         what = hashlib.sha256(json.dumps([who, params], sort_keys=True).encode()).hexdigest()
         key = f"report:{self.kind}:{generation()}:{what}"
-        data = cache.get(key)
-        if data is None:
-            report = self.build(params, filters)
-            if role == "funder":
-                report = suppress(report, settings.REPORT_SUPPRESSION_THRESHOLD)
-            data = {
-                "group_by": list(report.group_by),
-                "suppression_threshold": settings.REPORT_SUPPRESSION_THRESHOLD
-                if role == "funder"
-                else None,
-                "generated_at": timezone.now().isoformat(),
-                "rows": report.rows,
-                "totals": report.totals,
-            }
-            cache.set(key, data, settings.REPORT_CACHE_SECONDS)
-        response = Response(data)
         fmt = getattr(request.accepted_renderer, "format", "json")
+        # The rendered bytes are cached too (by format and language, which change the
+        # headers of CSV and Excel files): a hit is then one cache read, no re-encoding.
+        rendered_key = f"{key}:{fmt}:{get_language()}"
+        rendered = cache.get(rendered_key)
+        if rendered is None:
+            data = cache.get(key)
+            if data is None:
+                data = self.compute(params, filters, role)
+                cache.set(key, data, settings.REPORT_CACHE_SECONDS)
+            renderer = request.accepted_renderer
+            body = renderer.render(data, request.accepted_media_type, self.get_renderer_context())
+            content_type = renderer.media_type + (
+                f"; charset={renderer.charset}" if renderer.charset else ""
+            )
+            rendered = (content_type, body)
+            cache.set(rendered_key, rendered, settings.REPORT_CACHE_SECONDS)
+        content_type, body = rendered
+        response = HttpResponse(body, content_type=content_type)
         if fmt in {"csv", "xlsx"}:
             stamp = timezone.localdate().isoformat()
             response["Content-Disposition"] = (
                 f'attachment; filename="{self.kind}-report-{stamp}-{get_language()}.{fmt}"'
             )
         return response
+
+    def compute(self, params, filters, role) -> dict:
+        report = self.build(params, filters)
+        if role == "funder":
+            report = suppress(report, settings.REPORT_SUPPRESSION_THRESHOLD)
+        return {
+            "group_by": list(report.group_by),
+            "suppression_threshold": settings.REPORT_SUPPRESSION_THRESHOLD
+            if role == "funder"
+            else None,
+            "generated_at": timezone.now().isoformat(),
+            "rows": report.rows,
+            "totals": report.totals,
+        }
 
 
 class ProgressReport(_Report):
