@@ -1,6 +1,6 @@
 from django.urls import path
 
-from api.views import attendance, auth, me, reports, resources
+from api.views import attendance, auth, certificates, me, reports, resources
 
 app_name = "api"
 
@@ -22,6 +22,41 @@ urlpatterns = [
     path("participants/<int:pk>/", resources.ParticipantDetail.as_view(), name="participant"),
     path("enrolments/", resources.EnrolmentList.as_view(), name="enrolments"),
     path("attendance/", resources.AttendanceList.as_view(), name="attendance"),
+    path("certificates/", certificates.CertificateList.as_view(), name="certificates"),
+    path(
+        "certificates/verify/<str:code>/",
+        certificates.CertificateVerify.as_view(),
+        name="certificate-verify",
+    ),
+    path(
+        "certificates/verify/<str:code>/file/",
+        certificates.CertificateVerifyFile.as_view(),
+        name="certificate-verify-file",
+    ),
+    path(
+        "certificates/<int:pk>/reissue/",
+        certificates.CertificateReissue.as_view(),
+        name="certificate-reissue",
+    ),
+    path(
+        "certificates/<int:pk>/revoke/",
+        certificates.CertificateRevoke.as_view(),
+        name="certificate-revoke",
+    ),
+    path(
+        "certificates/<int:pk>/pdf/", certificates.CertificatePdf.as_view(), name="certificate-pdf"
+    ),
+    path(
+        "cohorts/<int:pk>/certificates.zip",
+        certificates.CohortCertificatesZip.as_view(),
+        name="cohort-certificates-zip",
+    ),
+    path(
+        "cohorts/<int:pk>/certificates/issue/",
+        certificates.CohortCertificateBatch.as_view(),
+        name="cohort-certificates-issue",
+    ),
+    path("certificate-batches/<int:pk>/", certificates.BatchDetail.as_view(), name="batch"),
     path("reports/progress/", reports.ProgressReport.as_view(), name="report-progress"),
     path("reports/timeline/", reports.TimelineReport.as_view(), name="report-timeline"),
 ]

@@ -1,7 +1,10 @@
 """Completion in the admin: the rules, and each cohort's progress per participant."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -9,7 +12,14 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from certificates.models import CohortProgress, CompletionRule
+from certificates import services
+from certificates.models import (
+    Certificate,
+    CertificateBatch,
+    CertificateFile,
+    CohortProgress,
+    CompletionRule,
+)
 from certificates.selectors import enrolments_progress, rule_for_cohort
 from cohorts import roles
 from cohorts.models import Enrolment
@@ -88,8 +98,6 @@ class CohortProgressAdmin(admin.ModelAdmin):
     def progress_view(self, request, object_id):
         """Each participant's rate and eligibility, from the one completion rule."""
         if not self.has_view_permission(request):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         cohort = get_object_or_404(self.get_queryset(request), pk=object_id)
         enrolments = roles.scope_enrolments(Enrolment.objects.filter(cohort=cohort), request.user)
@@ -97,9 +105,25 @@ class CohortProgressAdmin(admin.ModelAdmin):
             enrolments_progress(enrolments),
             key=lambda r: (r.enrolment.participant.last_name, r.enrolment.participant.first_name),
         )
+        if request.method == "POST" and "_issue" in request.POST:
+            if not request.user.has_perm("certificates.add_certificate"):
+                raise PermissionDenied
+            try:
+                batch = services.certificate_batch_start(cohort=cohort, by=request.user)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            else:
+                messages.success(
+                    request,
+                    _("Issuing %(n)s certificate(s) in the background.") % {"n": batch.total},
+                )
+            return HttpResponseRedirect(request.path)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
+            "batch": CertificateBatch.objects.filter(cohort=cohort).first(),
+            "issued": Certificate.objects.filter(cohort=cohort, status="issued").count(),
+            "can_issue": request.user.has_perm("certificates.add_certificate"),
             "title": _("Progress: %(cohort)s") % {"cohort": cohort},
             "cohort": cohort,
             "rule": rule_for_cohort(cohort),
@@ -107,3 +131,88 @@ class CohortProgressAdmin(admin.ModelAdmin):
             "eligible": sum(1 for r in rows if r.progress.eligible),
         }
         return TemplateResponse(request, "admin/certificates/cohort_progress.html", context)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=300)
+
+
+class CertificateFileInline(admin.TabularInline):
+    model = CertificateFile
+    fields = ["version", "sha256", "created_at", "superseded_at", "reason", "pdf"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Certificate)
+class CertificateAdmin(admin.ModelAdmin):
+    list_display = [
+        "serial",
+        "participant",
+        "cohort",
+        "status",
+        "version",
+        "issued_on",
+        "emailed_at",
+    ]
+    list_filter = ["status", "cohort__year", "participant__region", "cohort"]
+    search_fields = [
+        "serial",
+        "verification_code",
+        "participant__last_name",
+        "participant__first_name",
+    ]
+    list_select_related = ["participant", "cohort"]
+    inlines = [CertificateFileInline]
+    actions = ["reissue", "revoke"]
+
+    def get_queryset(self, request):
+        return roles.scope_enrolments(super().get_queryset(request), request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Certificate._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # issued from the cohort's progress page, the API or the worker
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead: a deleted certificate could no longer be verified
+
+    def _with_reason(self, request, queryset, action, title):
+        """An action that asks for a reason first, then applies the service to each row."""
+        form = ReasonForm(request.POST if "reason" in request.POST else None)
+        if form.is_valid():
+            done = 0
+            for certificate in queryset:
+                try:
+                    action(certificate=certificate, reason=form.cleaned_data["reason"],
+                           by=request.user)  # fmt: skip
+                    done += 1
+                except ValidationError as exc:
+                    messages.error(request, f"{certificate}: {' '.join(exc.messages)}")
+            messages.success(request, _("%(n)s certificate(s) updated.") % {"n": done})
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            "form": form,
+            "queryset": queryset,
+            "action": request.POST.get("action"),
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+        }
+        return TemplateResponse(request, "admin/certificates/reason_action.html", context)
+
+    @admin.action(description=gettext_lazy("Re-issue (a new PDF, same serial)"))
+    def reissue(self, request, queryset):
+        return self._with_reason(request, queryset, services.certificate_reissue,
+                                 _("Re-issue certificates"))  # fmt: skip
+
+    @admin.action(description=gettext_lazy("Revoke"))
+    def revoke(self, request, queryset):
+        return self._with_reason(request, queryset, services.certificate_revoke,
+                                 _("Revoke certificates"))  # fmt: skip

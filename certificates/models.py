@@ -115,6 +115,7 @@ class Certificate(models.Model):
         related_name="+",
     )
     revocation_reason = models.CharField(_("revocation reason"), max_length=300, blank=True)
+    emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("certificate")
@@ -137,3 +138,60 @@ class Certificate(models.Model):
 
     def __str__(self) -> str:
         return self.serial
+
+
+class CertificateFile(models.Model):
+    """Every PDF ever issued for a certificate: the current one, and superseded ones whose
+    hash must stay verifiable (a re-issue after a correction keeps the serial)."""
+
+    certificate = models.ForeignKey(Certificate, on_delete=models.CASCADE, related_name="files")
+    version = models.PositiveSmallIntegerField(_("version"))
+    pdf = models.FileField(_("PDF"), upload_to="certificates/")
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    created_at = models.DateTimeField(_("created at"))
+    superseded_at = models.DateTimeField(_("superseded at"), null=True, blank=True)
+    reason = models.CharField(_("reason for re-issue"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("certificate file")
+        verbose_name_plural = _("certificate files")
+        ordering = ["certificate", "version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["certificate", "version"], name="certificate_file_one_per_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.certificate} v{self.version}"
+
+
+class CertificateBatch(models.Model):
+    """Issuing a cohort's certificates in the background, with its progress."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+
+    cohort = models.ForeignKey(
+        Cohort, verbose_name=_("cohort"), on_delete=models.CASCADE, related_name="batches"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    total = models.PositiveIntegerField(_("to issue"), default=0)
+    done = models.PositiveIntegerField(_("issued"), default=0)
+    created_at = models.DateTimeField(_("created at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("certificate batch")
+        verbose_name_plural = _("certificate batches")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.cohort}: {self.done}/{self.total}"

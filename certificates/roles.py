@@ -5,7 +5,8 @@ from django.contrib.auth.models import Permission
 from cohorts.roles import managers_group_sync
 
 _MANAGER_PERMISSIONS = ["view_completionrule", "add_completionrule", "change_completionrule",
-                        "view_cohortprogress"]  # fmt: skip
+                        "view_cohortprogress", "view_certificate", "add_certificate",
+                        "change_certificate", "view_certificatebatch"]  # fmt: skip
 
 
 def managers_permissions_sync(**kwargs) -> None:

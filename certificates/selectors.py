@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from certificates.models import CompletionRule
 from certificates.rules import Progress, Rule, evaluate
@@ -43,3 +44,34 @@ def enrolments_progress(enrolments: QuerySet[Enrolment], now=None) -> list[Enrol
     )
     rules = rules_for_cohorts(list({e.cohort_id: e.cohort for e in rows}.values()))
     return [EnrolmentProgress(e, evaluate(counts_of(e), rules[e.cohort_id])) for e in rows]
+
+
+def certificates_due(cohorts: QuerySet[Cohort], now=None) -> list[Enrolment]:
+    """Active enrolments that meet the rule, in cohorts whose last session has ended, and
+    have no certificate yet: what issuance (and the reconciliation sweep) must do."""
+    from django.db.models import Exists, Max, OuterRef
+
+    from certificates.models import Certificate
+
+    now = now or timezone.now()
+    ended = cohorts.annotate(last_end=Max("sessions__ends_at")).filter(last_end__lte=now)
+    has_certificate = Certificate.objects.filter(
+        participant_id=OuterRef("participant_id"), cohort_id=OuterRef("cohort_id")
+    )
+    candidates = Enrolment.objects.filter(
+        cohort__in=ended.values("pk"), status=Enrolment.Status.ACTIVE
+    ).exclude(Exists(has_certificate))
+    return [
+        row.enrolment for row in enrolments_progress(candidates, now=now) if row.progress.eligible
+    ]
+
+
+def certificate_by_code(code: str):
+    """The certificate a (normalised) verification code names, or None."""
+    from certificates.models import Certificate
+
+    return (
+        Certificate.objects.select_related("participant__region", "cohort")
+        .filter(verification_code=code)
+        .first()
+    )

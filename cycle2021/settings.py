@@ -224,6 +224,12 @@ CORS_ALLOWED_ORIGINS = env.csv(
 )
 CORS_URLS_REGEX = r"^/api/.*$"
 
+# Where the site is reached from outside: certificates' QR codes and e-mails link to it.
+SITE_URL = env.string(
+    "SITE_URL", "http://127.0.0.1:8000", doc="Public address of the site, for links in "
+    "certificates (QR codes) and e-mails, e.g. https://tracker.example."
+).rstrip("/")
+
 # Reports: groups with fewer people than this have their counts withheld for funders.
 REPORT_SUPPRESSION_THRESHOLD = env.integer(
     "REPORT_SUPPRESSION_THRESHOLD", 5, doc="Smallest group (people) a funder's report shows."

@@ -46,3 +46,21 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _tasks_inline_unless_integration(request, settings, tmp_path):
+    """Unit tests run Celery tasks inline, even when REDIS_URL is set (as under CI);
+    integration tests (marked `integration`) talk to a real worker instead. Stored files
+    go to a temporary directory."""
+    from worker import celery_app
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    if request.node.get_closest_marker("integration"):
+        yield
+        return
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous

@@ -19,5 +19,15 @@ app.conf.update(
     task_time_limit=10 * 60,
     task_soft_time_limit=9 * 60,
     broker_connection_retry_on_startup=True,
+    # A task is acknowledged when it finishes, and handed back if its worker dies, so a
+    # killed worker loses nothing; every task is idempotent, so a redelivery is harmless.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    # How long Redis waits before handing an unacknowledged task to another worker.
+    broker_transport_options={"visibility_timeout": 15 * 60},
+    beat_schedule={
+        "sweep-certificates": {"task": "worker.tasks.sweep_certificates", "schedule": 60 * 60},
+    },
 )
 app.autodiscover_tasks()

@@ -1,0 +1,454 @@
+"""Render a participation certificate as a PDF: plain data in, bytes out.
+
+No database and no Django here: the service that issues a certificate gathers the data, calls
+`render_certificate_pdf` and stores the bytes with their SHA-256. The output is deterministic
+(same data, same bytes), so a file can be re-rendered and compared.
+
+Arabic: ReportLab does not shape Arabic by itself, so each Arabic line is wrapped in logical
+order, then shaped (arabic-reshaper: contextual presentation forms) and reordered for display
+(the pure-Python `bidi.algorithm.get_display`, which also mirrors brackets and guillemets).
+One font, Amiri, covers both scripts; it ships with the `fontpkg-amiri` package.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+
+import arabic_reshaper
+import fontpkg_amiri
+from bidi.algorithm import get_display
+from reportlab.graphics.barcode import qrencoder
+from reportlab.lib.colors import Color, HexColor
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+FONT = "Amiri"
+FONT_BOLD = "Amiri-Bold"
+AUTHOR = "Cycle Région 2021"
+
+NAVY = HexColor("#1f3a5f")
+INK = HexColor("#222222")
+GREY = HexColor("#5f6b76")
+GOLD = HexColor("#a8843c")
+
+PAGE_WIDTH, PAGE_HEIGHT = landscape(A4)
+MARGIN = 40
+GUTTER = 64
+COLUMN_WIDTH = (PAGE_WIDTH - 2 * MARGIN - GUTTER) / 2 - 16
+LEFT_X = MARGIN + 16  # the French column, left edge
+RIGHT_X = PAGE_WIDTH - MARGIN - 16  # the Arabic column, right edge
+
+MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+             "septembre", "octobre", "novembre", "décembre")  # fmt: skip
+# The month names used in Morocco's official documents (Bulletin officiel, DGCL).
+MONTHS_AR = ("يناير", "فبراير", "مارس", "أبريل", "ماي", "يونيو", "يوليوز", "غشت", "شتنبر",
+             "أكتوبر", "نونبر", "دجنبر")  # fmt: skip
+
+NBSP = "\u00a0"
+
+
+@dataclass(frozen=True)
+class CertificateData:
+    """Everything printed on one certificate, already resolved to plain values."""
+
+    serial: str
+    verification_code: str
+    verification_url: str
+    holder_name: str
+    holder_name_ar: str
+    region_fr: str
+    region_ar: str
+    cohort_name: str
+    year: int
+    first_session: date
+    last_session: date
+    hours_attended: Decimal
+    issued_on: date
+    version: int = 1
+
+
+# --- fonts -------------------------------------------------------------------------------------
+
+_fonts_lock = threading.Lock()
+_fonts_ready = False
+
+
+def register_fonts() -> None:
+    """Register Amiri once per process (parsing the TTF files per document is costly)."""
+    global _fonts_ready
+    if _fonts_ready:
+        return
+    with _fonts_lock:
+        if _fonts_ready:
+            return
+        files = fontpkg_amiri.ROOT / "files"
+        for name, filename in ((FONT, "Amiri-Regular.ttf"), (FONT_BOLD, "Amiri-Bold.ttf")):
+            if name not in pdfmetrics.getRegisteredFontNames():
+                pdfmetrics.registerFont(TTFont(name, str(files / filename)))
+        _fonts_ready = True
+
+
+# --- text helpers ------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def _reshape(text: str) -> str:
+    return arabic_reshaper.reshape(text)
+
+
+@lru_cache(maxsize=1024)
+def shape_arabic(text: str) -> str:
+    """Return one line of (possibly mixed) Arabic text shaped and in visual order (RTL base)."""
+    return get_display(_reshape(text), base_dir="R")
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+def wrap(text: str, font: str, size: float, width: float, *, arabic: bool = False) -> list[str]:
+    """Split text into lines no wider than width, greedily, in logical order.
+
+    Arabic words are measured shaped (presentation forms have their own widths); shaping
+    never joins across a space, so a line's width is the sum of its words' and spaces'.
+    """
+    shape = _reshape if arabic else _identity
+    space = pdfmetrics.stringWidth(" ", font, size)
+    lines: list[str] = []
+    current: list[str] = []
+    current_width = 0.0
+    for word in text.split(" "):
+        if not word:
+            continue
+        word_width = pdfmetrics.stringWidth(shape(word), font, size)
+        if current and current_width + space + word_width > width:
+            lines.append(" ".join(current))
+            current, current_width = [word], word_width
+        else:
+            current_width += (space if current else 0) + word_width
+            current.append(word)
+    if current:
+        lines.append(" ".join(current))
+    return lines
+
+
+def arabic_lines(text: str, font: str, size: float, width: float) -> list[str]:
+    """Wrap Arabic text to width and return its lines shaped and in visual order."""
+    return [shape_arabic(line) for line in wrap(text, font, size, width, arabic=True)]
+
+
+def _fit(text: str, font: str, size: float, width: float, minimum: float) -> float:
+    """Return the largest font size ≤ size (down to minimum) at which text fits width."""
+    text_width = pdfmetrics.stringWidth(text, font, size)
+    if text_width <= width:
+        return size
+    return max(minimum, size * width / text_width)
+
+
+def date_fr(day: date) -> str:
+    number = "1er" if day.day == 1 else str(day.day)
+    return f"{number} {MONTHS_FR[day.month - 1]} {day.year}"
+
+
+def date_ar(day: date) -> str:
+    return f"{day.day} {MONTHS_AR[day.month - 1]} {day.year}"
+
+
+def _number(hours: Decimal) -> str:
+    """126 → "126"; 126.50 → "126,5" (a decimal comma, in both languages)."""
+    return format(hours.normalize(), "f").replace(".", ",")
+
+
+def hours_fr(hours: Decimal) -> str:
+    return f"{_number(hours)} heure" + ("s" if hours >= 2 else "")
+
+
+def hours_ar(hours: Decimal) -> str:
+    # With 3 to 10 (counting the last two digits) the counted noun is plural; otherwise singular.
+    whole = hours == hours.to_integral()
+    plural = whole and 3 <= int(hours) % 100 <= 10
+    return f"{_number(hours)} " + ("ساعات" if plural else "ساعة")
+
+
+# --- QR code -----------------------------------------------------------------------------------
+
+
+def qr_matrix(value: str) -> list[list[bool]]:
+    """Encode value once (error correction M, survives a crease or a smudge)."""
+    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    code.addData(value)
+    code.make()
+    return [[bool(module) for module in row] for row in code.modules]
+
+
+def _draw_qr(canvas: Canvas, modules: list[list[bool]], x: float, y: float, size: float) -> None:
+    """Draw the dark modules as one filled path, each horizontal run one rectangle.
+
+    (x, y) is the lower-left corner of the symbol including a 4-module quiet zone.
+    """
+    count = len(modules)
+    quiet = 4
+    module = size / (count + 2 * quiet)
+    left = x + quiet * module
+    top = y + size - quiet * module
+    path = canvas.beginPath()
+    for row_index, row in enumerate(modules):
+        bottom = top - (row_index + 1) * module
+        column = 0
+        while column < count:
+            if row[column]:
+                start = column
+                while column < count and row[column]:
+                    column += 1
+                path.rect(left + start * module, bottom, (column - start) * module, module)
+            else:
+                column += 1
+    canvas.setFillColor(Color(0, 0, 0))
+    canvas.drawPath(path, fill=1, stroke=0)
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One language's column: how to shape, wrap and align its text."""
+
+    arabic: bool
+    anchor: float  # left edge (French) or right edge (Arabic)
+
+    @property
+    def centre(self) -> float:
+        return self.anchor + COLUMN_WIDTH / 2 if not self.arabic else self.anchor - COLUMN_WIDTH / 2
+
+    def shape(self, text: str) -> str:
+        return shape_arabic(text) if self.arabic else text
+
+    def centred(self, canvas: Canvas, y: float, text: str, font: str, size: float) -> None:
+        canvas.setFont(font, size)
+        canvas.drawCentredString(self.centre, y, self.shape(text))
+
+    def paragraph(
+        self, canvas: Canvas, y: float, text: str, font: str, size: float, leading: float
+    ) -> float:
+        """Draw text wrapped and centred; return the baseline below the last line."""
+        canvas.setFont(font, size)
+        for line in wrap(text, font, size, COLUMN_WIDTH, arabic=self.arabic):
+            canvas.drawCentredString(self.centre, y, self.shape(line))
+            y -= leading
+        return y
+
+    def fitted(
+        self, canvas: Canvas, y: float, text: str, font: str, size: float, minimum: float
+    ) -> None:
+        shaped = self.shape(text)
+        canvas.setFont(font, _fit(shaped, font, size, COLUMN_WIDTH, minimum))
+        canvas.drawCentredString(self.centre, y, shaped)
+
+    def rows(self, canvas: Canvas, y: float, rows: list[tuple[str, str]], leading: float) -> None:
+        """Draw label / value rows: labels in grey, values in bold, aligned to the column."""
+        label_width = 118
+        value_width = COLUMN_WIDTH - label_width - 8
+        for label, value in rows:
+            shaped_label, shaped_value = self.shape(label), self.shape(value)
+            canvas.setFillColor(GREY)
+            canvas.setFont(FONT, 10.5)
+            size = _fit(shaped_value, FONT_BOLD, 11, value_width, 7)
+            if self.arabic:
+                canvas.drawRightString(self.anchor - 8, y, shaped_label)
+                canvas.setFillColor(INK)
+                canvas.setFont(FONT_BOLD, size)
+                canvas.drawRightString(self.anchor - 8 - label_width, y, shaped_value)
+            else:
+                canvas.drawString(self.anchor + 8, y, shaped_label)
+                canvas.setFillColor(INK)
+                canvas.setFont(FONT_BOLD, size)
+                canvas.drawString(self.anchor + 8 + label_width, y, shaped_value)
+            y -= leading
+
+
+def _glued(text: str) -> str:
+    """Keep a date or a quantity on one line (wrapping splits at plain spaces only)."""
+    return text.replace(" ", NBSP)
+
+
+def _texts(data: CertificateData) -> dict[str, dict[str, object]]:
+    """The words of the certificate, in French and in Arabic."""
+    hours_fr_text = hours_fr(data.hours_attended)
+    hours_ar_text = hours_ar(data.hours_attended)
+    first_fr, last_fr = date_fr(data.first_session), date_fr(data.last_session)
+    first_ar, last_ar = date_ar(data.first_session), date_ar(data.last_session)
+    serial = data.serial
+    serial_ar = data.serial
+    if data.version > 1:
+        serial = f"{data.serial} · version {data.version}"
+        serial_ar = f"{data.serial} · النسخة {data.version}"
+    return {
+        "fr": {
+            "programme": f"CYCLE D’ÉTUDES «{NBSP}RÉGION 2021{NBSP}» · 2018–2021",
+            "title": "Attestation de participation",
+            "intro": f"Le cycle d’études «{NBSP}Région 2021{NBSP}» atteste que",
+            "name": data.holder_name,
+            "body": (
+                f"a suivi les sessions de formation de la «{NBSP}{data.cohort_name}{NBSP}», "
+                f"du {_glued(first_fr)} au {_glued(last_fr)}, soit {_glued(hours_fr_text)} "
+                "de formation."
+            ),
+            "rows": [
+                ("Région", data.region_fr),
+                ("Promotion", data.cohort_name),
+                ("Période", f"du {first_fr} au {last_fr}"),
+                ("Heures suivies", hours_fr_text),
+                ("Délivrée le", date_fr(data.issued_on)),
+                ("N° de série", serial),
+                ("Code de vérification", data.verification_code),
+            ],
+            "partners": (
+                "Cycle piloté par la Région Occitanie avec l’Association des Régions du Maroc "
+                "et Régions de France, financé par l’Agence française de développement, avec "
+                "le soutien de la Direction générale des Collectivités locales (ministère de "
+                "l’Intérieur du Royaume du Maroc)."
+            ),
+        },
+        "ar": {
+            "programme": "الدورة الدراسية «جهة 2021» · 2018–2021",
+            "title": "شهادة المشاركة",
+            "intro": "تشهد الدورة الدراسية «جهة 2021» بمشاركة",
+            "name": data.holder_name_ar or data.holder_name,
+            "body": (
+                f"في دورات التكوين المنظمة لفائدة فوج «{data.cohort_name}»، خلال الفترة "
+                f"الممتدة من {_glued(first_ar)} إلى {_glued(last_ar)} "
+                f"({_glued(hours_ar_text)} من التكوين)."
+            ),
+            "rows": [
+                ("الجهة", data.region_ar),
+                ("الفوج", data.cohort_name),
+                ("الفترة", f"من {first_ar} إلى {last_ar}"),
+                ("ساعات الحضور", hours_ar_text),
+                ("تاريخ الإصدار", date_ar(data.issued_on)),
+                ("الرقم التسلسلي", serial_ar),
+                ("رمز التحقق", data.verification_code),
+            ],
+            "partners": (
+                "دورة بقيادة جهة أوكسيتانيا، بشراكة مع جمعية جهات المغرب وجهات فرنسا، "
+                "وبتمويل من الوكالة الفرنسية للتنمية، وبدعم من المديرية العامة للجماعات "
+                "المحلية (وزارة الداخلية بالمملكة المغربية)."
+            ),
+        },
+    }
+
+
+def _draw_frame(canvas: Canvas) -> None:
+    canvas.setStrokeColor(NAVY)
+    canvas.setLineWidth(2.2)
+    canvas.rect(22, 22, PAGE_WIDTH - 44, PAGE_HEIGHT - 44, stroke=1, fill=0)
+    canvas.setStrokeColor(GOLD)
+    canvas.setLineWidth(0.7)
+    canvas.rect(29, 29, PAGE_WIDTH - 58, PAGE_HEIGHT - 58, stroke=1, fill=0)
+    middle = PAGE_WIDTH / 2
+    canvas.setLineWidth(0.5)
+    canvas.line(middle, 200, middle, PAGE_HEIGHT - 62)
+
+
+def _draw_column(canvas: Canvas, column: _Column, words: dict[str, object]) -> None:
+    centre = column.centre
+    canvas.setFillColor(NAVY)
+    column.centred(canvas, PAGE_HEIGHT - 68, str(words["programme"]), FONT_BOLD, 10)
+    column.fitted(canvas, PAGE_HEIGHT - 112, str(words["title"]), FONT_BOLD, 27, 18)
+    canvas.setStrokeColor(GOLD)
+    canvas.setLineWidth(0.8)
+    canvas.line(centre - 40, PAGE_HEIGHT - 126, centre + 40, PAGE_HEIGHT - 126)
+    canvas.setFillColor(INK)
+    column.centred(canvas, PAGE_HEIGHT - 156, str(words["intro"]), FONT, 12.5)
+    canvas.setFillColor(NAVY)
+    column.fitted(canvas, PAGE_HEIGHT - 188, str(words["name"]), FONT_BOLD, 22, 12)
+    canvas.setFillColor(INK)
+    column.paragraph(canvas, PAGE_HEIGHT - 214, str(words["body"]), FONT, 12, 17)
+    rows = words["rows"]
+    assert isinstance(rows, list)  # noqa: S101 - narrows the type for mypy
+    canvas.setStrokeColor(GOLD)
+    canvas.setLineWidth(0.4)
+    top = PAGE_HEIGHT - 276
+    canvas.line(centre - COLUMN_WIDTH / 2, top, centre + COLUMN_WIDTH / 2, top)
+    column.rows(canvas, top - 17, rows, 16)
+    bottom = top - 17 - 16 * len(rows) + 8
+    canvas.line(centre - COLUMN_WIDTH / 2, bottom, centre + COLUMN_WIDTH / 2, bottom)
+    canvas.setFillColor(GREY)
+    column.paragraph(canvas, bottom - 16, str(words["partners"]), FONT, 9, 11.5)
+
+
+def _draw_signatures(canvas: Canvas) -> None:
+    lines = [
+        (LEFT_X + 90, "Le directeur du programme", "مدير البرنامج"),
+        (RIGHT_X - 90, "Pour l’Association des Régions du Maroc", "عن جمعية جهات المغرب"),
+    ]
+    for centre, french, arabic in lines:
+        canvas.setStrokeColor(GREY)
+        canvas.setLineWidth(0.6)
+        canvas.line(centre - 85, 92, centre + 85, 92)
+        canvas.setFillColor(INK)
+        canvas.setFont(FONT, 9.5)
+        canvas.drawCentredString(centre, 79, french)
+        canvas.drawCentredString(centre, 66, shape_arabic(arabic))
+
+
+def _draw_verification(canvas: Canvas, data: CertificateData) -> None:
+    size = 96
+    x = (PAGE_WIDTH - size) / 2
+    _draw_qr(canvas, qr_matrix(data.verification_url), x, 78, size)
+    canvas.setFillColor(INK)
+    canvas.setFont(FONT_BOLD, 9)
+    canvas.drawCentredString(PAGE_WIDTH / 2, 68, data.verification_code)
+    canvas.setFillColor(GREY)
+    canvas.setFont(FONT, 7.5)
+    middle = PAGE_WIDTH / 2
+    canvas.drawRightString(middle - 5, 57, "Vérifier en ligne")
+    canvas.drawCentredString(middle, 57, "·")
+    canvas.drawString(middle + 5, 57, shape_arabic("التحقق عبر الإنترنت"))
+    url = data.verification_url
+    canvas.setFont(FONT, _fit(url, FONT, 7, 230, 5))
+    canvas.drawCentredString(PAGE_WIDTH / 2, 48, url)
+
+
+def render_certificate_pdf(data: CertificateData) -> bytes:
+    """Return the certificate as one A4 landscape PDF page, French left and Arabic right."""
+    register_fonts()
+    buffer = io.BytesIO()
+    canvas = Canvas(
+        buffer,
+        pagesize=(PAGE_WIDTH, PAGE_HEIGHT),
+        invariant=1,
+        pageCompression=1,
+        initialFontName=FONT,
+        lang="fr",
+    )
+    canvas.setTitle(f"Attestation de participation — {data.holder_name}")
+    canvas.setAuthor(AUTHOR)
+    canvas.setSubject(f"Attestation {data.serial}")
+    canvas.setCreator(AUTHOR)
+    texts = _texts(data)
+    _draw_frame(canvas)
+    _draw_column(canvas, _Column(arabic=False, anchor=LEFT_X), texts["fr"])
+    _draw_column(canvas, _Column(arabic=True, anchor=RIGHT_X), texts["ar"])
+    _draw_signatures(canvas)
+    _draw_verification(canvas, data)
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+__all__ = [
+    "CertificateData",
+    "arabic_lines",
+    "register_fonts",
+    "render_certificate_pdf",
+    "shape_arabic",
+    "wrap",
+]

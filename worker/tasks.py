@@ -1,0 +1,87 @@
+"""Background tasks. Each takes ids, loads rows and calls one service; each is safe to run
+twice or to lose (the periodic sweep re-derives what is due from the database)."""
+
+import logging
+import smtplib
+
+from celery import shared_task
+from django.db import OperationalError
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT = (smtplib.SMTPException, ConnectionError, TimeoutError, OperationalError)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def issue_certificate(participant_id: int, cohort_id: int) -> int | None:
+    from django.core.exceptions import ValidationError
+
+    from certificates.services import certificate_issue
+    from cohorts.models import Cohort, Participant
+
+    participant = Participant.objects.filter(pk=participant_id).first()
+    cohort = Cohort.objects.filter(pk=cohort_id).first()
+    if participant is None or cohort is None:
+        return None
+    try:
+        return certificate_issue(participant=participant, cohort=cohort).pk
+    except ValidationError as exc:  # permanent: no longer eligible, not ended...
+        logger.info("certificate not issued for %s in %s: %s", participant_id, cohort_id, exc)
+        return None
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def issue_cohort_certificates(batch_id: int) -> int:
+    from certificates.models import CertificateBatch
+    from certificates.services import certificate_batch_run
+
+    batch = CertificateBatch.objects.filter(pk=batch_id).first()
+    if batch is None or batch.status == CertificateBatch.Status.DONE:
+        return 0
+    return certificate_batch_run(batch=batch).done
+
+
+@shared_task(bind=True, max_retries=8)
+def email_certificate(self, certificate_id: int) -> bool:
+    """Send the certificate once: claim it, send, and release the claim if sending fails."""
+    from certificates.emails import certificate_message
+    from certificates.models import Certificate
+
+    now = timezone.now()
+    claimed = Certificate.objects.filter(
+        pk=certificate_id,
+        emailed_at__isnull=True,
+        status=Certificate.Status.ISSUED,
+        participant__email__isnull=False,
+    ).update(emailed_at=now)
+    if not claimed:
+        return False  # already sent, revoked, or nobody to send it to
+    certificate = Certificate.objects.select_related("participant", "cohort").get(pk=certificate_id)
+    try:
+        certificate_message(certificate).send()
+    except TRANSIENT as exc:
+        Certificate.objects.filter(pk=certificate_id, emailed_at=now).update(emailed_at=None)
+        raise self.retry(exc=exc, countdown=min(60 * 2**self.request.retries, 3600)) from exc
+    return True
+
+
+@shared_task
+def sweep_certificates() -> dict:
+    """Reconcile: issue every certificate that is due and missing; e-mail those not sent.
+
+    A lost queue message (a Redis restart, a killed worker) only delays a certificate.
+    """
+    from certificates.models import Certificate
+    from certificates.selectors import certificates_due
+    from cohorts.models import Cohort
+
+    due = certificates_due(Cohort.objects.all())
+    for enrolment in due:
+        issue_certificate.delay(enrolment.participant_id, enrolment.cohort_id)
+    unsent = Certificate.objects.filter(
+        emailed_at__isnull=True, status=Certificate.Status.ISSUED, participant__email__isnull=False
+    ).values_list("pk", flat=True)
+    for certificate_id in unsent:
+        email_certificate.delay(certificate_id)
+    return {"issued": len(due), "emails": len(unsent)}
