@@ -279,7 +279,24 @@ def _glued(text: str) -> str:
     return text.replace(" ", NBSP)
 
 
-def _texts(data: CertificateData) -> dict[str, dict[str, object]]:
+@dataclass(frozen=True)
+class _Words:
+    """The words of one column."""
+
+    programme: str
+    title: str
+    intro: str
+    name: str
+    body: str
+    rows: list[tuple[str, str]]
+    partners: str
+
+    def strings(self) -> list[str]:
+        plain = [self.programme, self.title, self.intro, self.name, self.body, self.partners]
+        return plain + [text for row in self.rows for text in row]
+
+
+def _texts(data: CertificateData) -> dict[str, _Words]:
     """The words of the certificate, in French and in Arabic."""
     hours_fr_text = hours_fr(data.hours_attended)
     hours_ar_text = hours_ar(data.hours_attended)
@@ -291,17 +308,17 @@ def _texts(data: CertificateData) -> dict[str, dict[str, object]]:
         serial = f"{data.serial} · version {data.version}"
         serial_ar = f"{data.serial} · النسخة {data.version}"
     return {
-        "fr": {
-            "programme": f"CYCLE D’ÉTUDES «{NBSP}RÉGION 2021{NBSP}» · 2018–2021",
-            "title": "Attestation de participation",
-            "intro": f"Le cycle d’études «{NBSP}Région 2021{NBSP}» atteste que",
-            "name": data.holder_name,
-            "body": (
+        "fr": _Words(
+            programme=f"CYCLE D’ÉTUDES «{NBSP}RÉGION 2021{NBSP}» · 2018–2021",
+            title="Attestation de participation",
+            intro=f"Le cycle d’études «{NBSP}Région 2021{NBSP}» atteste que",
+            name=data.holder_name,
+            body=(
                 f"a suivi les sessions de formation de la «{NBSP}{data.cohort_name}{NBSP}», "
                 f"du {_glued(first_fr)} au {_glued(last_fr)}, soit {_glued(hours_fr_text)} "
                 "de formation."
             ),
-            "rows": [
+            rows=[
                 ("Région", data.region_fr),
                 ("Promotion", data.cohort_name),
                 ("Période", f"du {first_fr} au {last_fr}"),
@@ -310,24 +327,24 @@ def _texts(data: CertificateData) -> dict[str, dict[str, object]]:
                 ("N° de série", serial),
                 ("Code de vérification", data.verification_code),
             ],
-            "partners": (
+            partners=(
                 "Cycle piloté par la Région Occitanie avec l’Association des Régions du Maroc "
                 "et Régions de France, financé par l’Agence française de développement, avec "
                 "le soutien de la Direction générale des Collectivités locales (ministère de "
                 "l’Intérieur du Royaume du Maroc)."
             ),
-        },
-        "ar": {
-            "programme": "الدورة الدراسية «جهة 2021» · 2018–2021",
-            "title": "شهادة المشاركة",
-            "intro": "تشهد الدورة الدراسية «جهة 2021» بمشاركة",
-            "name": data.holder_name_ar or data.holder_name,
-            "body": (
+        ),
+        "ar": _Words(
+            programme="الدورة الدراسية «جهة 2021» · 2018–2021",
+            title="شهادة المشاركة",
+            intro="تشهد الدورة الدراسية «جهة 2021» بمشاركة",
+            name=data.holder_name_ar or data.holder_name,
+            body=(
                 f"في دورات التكوين المنظمة لفائدة فوج «{data.cohort_name}»، خلال الفترة "
                 f"الممتدة من {_glued(first_ar)} إلى {_glued(last_ar)} "
                 f"({_glued(hours_ar_text)} من التكوين)."
             ),
-            "rows": [
+            rows=[
                 ("الجهة", data.region_ar),
                 ("الفوج", data.cohort_name),
                 ("الفترة", f"من {first_ar} إلى {last_ar}"),
@@ -336,12 +353,12 @@ def _texts(data: CertificateData) -> dict[str, dict[str, object]]:
                 ("الرقم التسلسلي", serial_ar),
                 ("رمز التحقق", data.verification_code),
             ],
-            "partners": (
+            partners=(
                 "دورة بقيادة جهة أوكسيتانيا، بشراكة مع جمعية جهات المغرب وجهات فرنسا، "
                 "وبتمويل من الوكالة الفرنسية للتنمية، وبدعم من المديرية العامة للجماعات "
                 "المحلية (وزارة الداخلية بالمملكة المغربية)."
             ),
-        },
+        ),
     }
 
 
@@ -357,31 +374,29 @@ def _draw_frame(canvas: Canvas) -> None:
     canvas.line(middle, 200, middle, PAGE_HEIGHT - 62)
 
 
-def _draw_column(canvas: Canvas, column: _Column, words: dict[str, object]) -> None:
+def _draw_column(canvas: Canvas, column: _Column, words: _Words) -> None:
     centre = column.centre
     canvas.setFillColor(NAVY)
-    column.centred(canvas, PAGE_HEIGHT - 68, str(words["programme"]), FONT_BOLD, 10)
-    column.fitted(canvas, PAGE_HEIGHT - 112, str(words["title"]), FONT_BOLD, 27, 18)
+    column.centred(canvas, PAGE_HEIGHT - 68, words.programme, FONT_BOLD, 10)
+    column.fitted(canvas, PAGE_HEIGHT - 112, words.title, FONT_BOLD, 27, 18)
     canvas.setStrokeColor(GOLD)
     canvas.setLineWidth(0.8)
     canvas.line(centre - 40, PAGE_HEIGHT - 126, centre + 40, PAGE_HEIGHT - 126)
     canvas.setFillColor(INK)
-    column.centred(canvas, PAGE_HEIGHT - 156, str(words["intro"]), FONT, 12.5)
+    column.centred(canvas, PAGE_HEIGHT - 156, words.intro, FONT, 12.5)
     canvas.setFillColor(NAVY)
-    column.fitted(canvas, PAGE_HEIGHT - 188, str(words["name"]), FONT_BOLD, 22, 12)
+    column.fitted(canvas, PAGE_HEIGHT - 188, words.name, FONT_BOLD, 22, 12)
     canvas.setFillColor(INK)
-    column.paragraph(canvas, PAGE_HEIGHT - 214, str(words["body"]), FONT, 12, 17)
-    rows = words["rows"]
-    assert isinstance(rows, list)  # noqa: S101 - narrows the type for mypy
+    column.paragraph(canvas, PAGE_HEIGHT - 214, words.body, FONT, 12, 17)
     canvas.setStrokeColor(GOLD)
     canvas.setLineWidth(0.4)
     top = PAGE_HEIGHT - 276
     canvas.line(centre - COLUMN_WIDTH / 2, top, centre + COLUMN_WIDTH / 2, top)
-    column.rows(canvas, top - 17, rows, 16)
-    bottom = top - 17 - 16 * len(rows) + 8
+    column.rows(canvas, top - 17, words.rows, 16)
+    bottom = top - 17 - 16 * len(words.rows) + 8
     canvas.line(centre - COLUMN_WIDTH / 2, bottom, centre + COLUMN_WIDTH / 2, bottom)
     canvas.setFillColor(GREY)
-    column.paragraph(canvas, bottom - 16, str(words["partners"]), FONT, 9, 11.5)
+    column.paragraph(canvas, bottom - 16, words.partners, FONT, 9, 11.5)
 
 
 def _draw_signatures(canvas: Canvas) -> None:
