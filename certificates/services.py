@@ -85,11 +85,13 @@ def _cohort_ended(cohort: Cohort, now: datetime) -> bool:
 
 
 @transaction.atomic
-def certificate_issue(*, participant: Participant, cohort: Cohort, by=None) -> Certificate:
+def certificate_issue(
+    *, participant: Participant, cohort: Cohort, by=None, notify: bool = True
+) -> Certificate:
     """Issue the participant's certificate for the cohort, once; return it.
 
     Refused, with the reason, unless the participant meets the completion rule and the
-    cohort's last session has ended.
+    cohort's last session has ended. With `notify`, the trainee gets it by e-mail.
     """
     existing = Certificate.objects.filter(participant=participant, cohort=cohort).first()
     if existing is not None:
@@ -132,7 +134,8 @@ def certificate_issue(*, participant: Participant, cohort: Cohort, by=None) -> C
     _store_pdf(certificate, now)
     certificate.save(update_fields=["serial", "pdf", "sha256"])
     reports_changed()
-    _after_commit_email(certificate.pk)
+    if notify:
+        _after_commit_email(certificate.pk)
     return certificate
 
 

@@ -44,7 +44,10 @@ def _fast_passwords(settings):
 
 
 def seed(*args: str) -> tuple[str, str]:
+    """Seed without certificates unless asked (issuing ~400 PDFs takes seconds)."""
     out, err = StringIO(), StringIO()
+    if not any(arg.endswith("certificates") for arg in args):
+        args = (*args, "--no-certificates")
     call_command("seed_demo", *args, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
 
@@ -346,3 +349,21 @@ def test_the_national_plan_has_the_promised_size():
     assert len({p.email for p in people}) == len(people)
     withdrawn = sum(p.withdrawn_on is not None for p in people) / len(people)
     assert 0.05 <= withdrawn <= 0.08
+
+
+def test_seed_demo_issues_the_certificates_of_ended_cohorts_through_the_service():
+    from certificates.models import Certificate, CertificateFile
+    from certificates.selectors import certificates_due
+    from cohorts.models import Cohort
+
+    out, _err = seed("--certificates")
+    issued = Certificate.objects.count()
+    assert issued > 300  # ~80 % of ~500 people meet the rule; every demo cohort has ended
+    assert f"Certificates issued now: {issued:,}." in out
+    assert CertificateFile.objects.count() == issued
+    assert Certificate.objects.filter(emailed_at__isnull=True).count() == 0  # fake addresses
+    assert certificates_due(Cohort.objects.all()) == []
+    again, _err = seed("--certificates")
+    assert "Certificates issued now: 0." in again and Certificate.objects.count() == issued
+    seed("--reset", "--certificates")
+    assert Certificate.objects.count() == issued  # same seed: the same people qualify

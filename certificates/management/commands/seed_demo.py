@@ -1,9 +1,15 @@
-"""Load synthetic demo data for the "Région 2021" cycle and print the demo accounts."""
+"""Load synthetic demo data for the "Région 2021" cycle and print the demo accounts.
 
+It lives in the certificates app because, after the data (cohorts.demo), it issues the
+certificates of the cohorts that have ended through the same service as production.
+"""
+
+import argparse
 from time import monotonic
 
 from django.core.management.base import BaseCommand, CommandError
 
+from certificates.demo import delete_demo_certificates, issue_demo_certificates
 from cohorts import demo
 
 
@@ -34,15 +40,28 @@ class Command(BaseCommand):
             "it (at the loaded scale unless --scale says otherwise), and set the demo "
             "accounts' password back.",
         )
+        parser.add_argument(
+            "--certificates",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="Issue the certificates due in the cohorts that have ended (default: yes at "
+            "small scale, no at national scale, where it would take a quarter of an hour).",
+        )
 
-    def handle(self, *args, seed, scale, reset, **options):
+    def handle(self, *args, seed, scale, reset, certificates, **options):
         started = monotonic()
         progress = _Progress(self.stderr)
         try:
+            if reset:
+                delete_demo_certificates()
             outcome = demo.seed_demo(seed=seed, scale=scale, reset=reset, progress=progress)
         except demo.DemoError as exc:
             raise CommandError(str(exc)) from exc
         progress.close()
+        if certificates if certificates is not None else outcome.scale == "small":
+            issued = issue_demo_certificates(progress=progress)
+            progress.close()
+            self.stdout.write(f"Certificates issued now: {issued:,}.")
 
         counts = outcome.counts
         if outcome.action == "kept":
