@@ -144,6 +144,24 @@ def arabic_lines(text: str, font: str, size: float, width: float) -> list[str]:
     return [shape_arabic(line) for line in wrap(text, font, size, width, arabic=True)]
 
 
+MAX_LINES = 3
+
+
+def fit_lines(
+    text: str, font: str, size: float, width: float, *, arabic: bool = False, minimum: float = 8
+) -> tuple[float, list[str]]:
+    """Wrap text in at most MAX_LINES lines, lowering the font size (down to minimum) if need be.
+
+    Long data (a long cohort name) then shrinks the paragraph instead of running into the
+    next block; below the minimum the lines are kept as they are, however many.
+    """
+    lines = wrap(text, font, size, width, arabic=arabic)
+    while len(lines) > MAX_LINES and size > minimum:
+        size = max(minimum, size - 0.5)
+        lines = wrap(text, font, size, width, arabic=arabic)
+    return size, lines
+
+
 def _fit(text: str, font: str, size: float, width: float, minimum: float) -> float:
     """Return the largest font size ≤ size (down to minimum) at which text fits width."""
     text_width = pdfmetrics.stringWidth(text, font, size)
@@ -237,13 +255,13 @@ class _Column:
 
     def paragraph(
         self, canvas: Canvas, y: float, text: str, font: str, size: float, leading: float
-    ) -> float:
-        """Draw text wrapped and centred; return the baseline below the last line."""
-        canvas.setFont(font, size)
-        for line in wrap(text, font, size, COLUMN_WIDTH, arabic=self.arabic):
+    ) -> None:
+        """Draw text wrapped and centred in at most MAX_LINES lines (smaller if need be)."""
+        fitted, lines = fit_lines(text, font, size, COLUMN_WIDTH, arabic=self.arabic)
+        canvas.setFont(font, fitted)
+        for line in lines:
             canvas.drawCentredString(self.centre, y, self.shape(line))
-            y -= leading
-        return y
+            y -= leading * fitted / size
 
     def fitted(
         self, canvas: Canvas, y: float, text: str, font: str, size: float, minimum: float

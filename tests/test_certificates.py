@@ -287,4 +287,7 @@ def test_a_trainee_downloads_their_own_certificate_only():
     assert b"".join(response.streaming_content) == mine.pdf.read()
     assert api.get(f"/api/v1/certificates/{theirs.pk}/pdf/").status_code == 404
     me = api.get("/api/v1/me/").json()
-    assert me["cohorts"][0]["certificate"]["serial"] == mine.serial
+    listed = me["cohorts"][0]["certificate"]
+    assert listed["serial"] == mine.serial
+    assert listed["pdf_url"] == f"/api/v1/certificates/{mine.pk}/pdf/"
+    assert listed["verification_url"] == f"/verify/{mine.verification_code}"

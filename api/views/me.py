@@ -1,6 +1,7 @@
 """A trainee's own view: cohorts, sessions, marks, progress and certificates — nobody else's."""
 
 from django.db.models import Prefetch
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers as drf
@@ -69,6 +70,8 @@ MeSerializer = inline_serializer(
                         "verification_code": drf.CharField(),
                         "issued_on": drf.DateField(),
                         "status": drf.CharField(),
+                        "pdf_url": drf.CharField(),
+                        "verification_url": drf.CharField(),
                     },
                     allow_null=True,
                 ),
@@ -143,6 +146,10 @@ class Me(APIView):
                         "verification_code": certificate.verification_code,
                         "issued_on": certificate.issued_on,
                         "status": certificate.status,
+                        "pdf_url": reverse("api:certificate-pdf", args=[certificate.pk]),
+                        "verification_url": reverse(
+                            "certificates:verify", args=[certificate.verification_code]
+                        ),
                     }
                     if certificate
                     else None,
