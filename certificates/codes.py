@@ -37,8 +37,8 @@ def new_code() -> str:
 def normalise(text: str) -> str | None:
     """The normalised code for what someone typed, or None if it cannot be a valid code."""
     cleaned = "".join(ch for ch in text.strip().upper() if ch not in " -_.")
-    body = "".join(_READ_AS.get(ch, ch) for ch in cleaned[:LENGTH])
-    check = cleaned[LENGTH:]
+    cleaned = "".join(_READ_AS.get(ch, ch) for ch in cleaned)  # I, L, O are never symbols
+    body, check = cleaned[:LENGTH], cleaned[LENGTH:]
     if len(body) != LENGTH or any(ch not in _VALUE for ch in body) or len(check) != 1:
         return None
     return body + check if _check(body) == check else None

@@ -13,6 +13,7 @@ One font, Amiri, covers both scripts; it ships with the `fontpkg-amiri` package.
 from __future__ import annotations
 
 import io
+import re
 import threading
 from dataclasses import dataclass
 from datetime import date
@@ -52,6 +53,7 @@ MONTHS_AR = ("يناير", "فبراير", "مارس", "أبريل", "ماي", "
              "أكتوبر", "نونبر", "دجنبر")  # fmt: skip
 
 NBSP = "\u00a0"
+_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")  # Hebrew and Arabic blocks
 
 
 @dataclass(frozen=True)
@@ -144,19 +146,23 @@ def arabic_lines(text: str, font: str, size: float, width: float) -> list[str]:
     return [shape_arabic(line) for line in wrap(text, font, size, width, arabic=True)]
 
 
-MAX_LINES = 3
-
-
 def fit_lines(
-    text: str, font: str, size: float, width: float, *, arabic: bool = False, minimum: float = 8
+    text: str,
+    font: str,
+    size: float,
+    width: float,
+    *,
+    arabic: bool = False,
+    max_lines: int = 3,
+    minimum: float = 8,
 ) -> tuple[float, list[str]]:
-    """Wrap text in at most MAX_LINES lines, lowering the font size (down to minimum) if need be.
+    """Wrap text in at most max_lines lines, lowering the font size (down to minimum) if need be.
 
     Long data (a long cohort name) then shrinks the paragraph instead of running into the
-    next block; below the minimum the lines are kept as they are, however many.
+    next block; at the minimum size the lines are kept as they are, however many.
     """
     lines = wrap(text, font, size, width, arabic=arabic)
-    while len(lines) > MAX_LINES and size > minimum:
+    while len(lines) > max_lines and size > minimum:
         size = max(minimum, size - 0.5)
         lines = wrap(text, font, size, width, arabic=arabic)
     return size, lines
@@ -247,7 +253,9 @@ class _Column:
         return self.anchor + COLUMN_WIDTH / 2 if not self.arabic else self.anchor - COLUMN_WIDTH / 2
 
     def shape(self, text: str) -> str:
-        return shape_arabic(text) if self.arabic else text
+        # Text with no right-to-left letter (a Latin name or cohort) keeps its own direction,
+        # like a cell with dir="auto": reordering it in an RTL line would misplace its brackets.
+        return shape_arabic(text) if self.arabic and _RTL.search(text) else text
 
     def centred(self, canvas: Canvas, y: float, text: str, font: str, size: float) -> None:
         canvas.setFont(font, size)
@@ -256,7 +264,7 @@ class _Column:
     def paragraph(
         self, canvas: Canvas, y: float, text: str, font: str, size: float, leading: float
     ) -> None:
-        """Draw text wrapped and centred in at most MAX_LINES lines (smaller if need be)."""
+        """Draw text wrapped and centred in at most three lines (smaller if need be)."""
         fitted, lines = fit_lines(text, font, size, COLUMN_WIDTH, arabic=self.arabic)
         canvas.setFont(font, fitted)
         for line in lines:
@@ -270,26 +278,33 @@ class _Column:
         canvas.setFont(font, _fit(shaped, font, size, COLUMN_WIDTH, minimum))
         canvas.drawCentredString(self.centre, y, shaped)
 
-    def rows(self, canvas: Canvas, y: float, rows: list[tuple[str, str]], leading: float) -> None:
-        """Draw label / value rows: labels in grey, values in bold, aligned to the column."""
+    def rows(self, canvas: Canvas, y: float, rows: list[tuple[str, str]], leading: float) -> float:
+        """Draw label / value rows, labels in grey and values in bold; return the next y.
+
+        A value too long for one line (a long cohort name) wraps onto a second, smaller line.
+        """
         label_width = 118
         value_width = COLUMN_WIDTH - label_width - 8
+        if self.arabic:
+            label_x, value_x, draw = self.anchor - 8, self.anchor - 8 - label_width, "Right"
+        else:
+            label_x, value_x, draw = self.anchor + 8, self.anchor + 8 + label_width, ""
         for label, value in rows:
-            shaped_label, shaped_value = self.shape(label), self.shape(value)
             canvas.setFillColor(GREY)
             canvas.setFont(FONT, 10.5)
-            size = _fit(shaped_value, FONT_BOLD, 11, value_width, 7)
-            if self.arabic:
-                canvas.drawRightString(self.anchor - 8, y, shaped_label)
-                canvas.setFillColor(INK)
-                canvas.setFont(FONT_BOLD, size)
-                canvas.drawRightString(self.anchor - 8 - label_width, y, shaped_value)
-            else:
-                canvas.drawString(self.anchor + 8, y, shaped_label)
-                canvas.setFillColor(INK)
-                canvas.setFont(FONT_BOLD, size)
-                canvas.drawString(self.anchor + 8 + label_width, y, shaped_value)
-            y -= leading
+            getattr(canvas, f"draw{draw}String")(label_x, y, self.shape(label))
+            size, lines = 11.0, [value]
+            if pdfmetrics.stringWidth(self.shape(value), FONT_BOLD, size) > value_width:
+                size, lines = fit_lines(
+                    value, FONT_BOLD, 10, value_width, arabic=self.arabic, max_lines=2, minimum=7
+                )
+            canvas.setFillColor(INK)
+            canvas.setFont(FONT_BOLD, size)
+            for line in lines:
+                getattr(canvas, f"draw{draw}String")(value_x, y, self.shape(line))
+                y -= size + 1.5
+            y -= leading - (size + 1.5)
+        return y
 
 
 def _glued(text: str) -> str:
@@ -380,6 +395,20 @@ def _texts(data: CertificateData) -> dict[str, _Words]:
     }
 
 
+# Vertical positions (baselines, in points from the bottom of the page).
+Y_PROGRAMME = PAGE_HEIGHT - 68
+Y_TITLE = PAGE_HEIGHT - 110
+Y_TITLE_RULE = Y_TITLE - 13
+Y_INTRO = Y_TITLE - 40
+Y_NAME = Y_INTRO - 31
+Y_BODY = Y_NAME - 27
+Y_ROWS_RULE = Y_BODY - 50
+Y_DIVIDER_BOTTOM = 215
+QR_SIZE = 86
+QR_BOTTOM = 70
+Y_SIGNATURE = 90
+
+
 def _draw_frame(canvas: Canvas) -> None:
     canvas.setStrokeColor(NAVY)
     canvas.setLineWidth(2.2)
@@ -389,32 +418,30 @@ def _draw_frame(canvas: Canvas) -> None:
     canvas.rect(29, 29, PAGE_WIDTH - 58, PAGE_HEIGHT - 58, stroke=1, fill=0)
     middle = PAGE_WIDTH / 2
     canvas.setLineWidth(0.5)
-    canvas.line(middle, 200, middle, PAGE_HEIGHT - 62)
+    canvas.line(middle, Y_DIVIDER_BOTTOM, middle, PAGE_HEIGHT - 62)
 
 
 def _draw_column(canvas: Canvas, column: _Column, words: _Words) -> None:
-    centre = column.centre
+    left, right = column.centre - COLUMN_WIDTH / 2, column.centre + COLUMN_WIDTH / 2
     canvas.setFillColor(NAVY)
-    column.centred(canvas, PAGE_HEIGHT - 68, words.programme, FONT_BOLD, 10)
-    column.fitted(canvas, PAGE_HEIGHT - 112, words.title, FONT_BOLD, 27, 18)
+    column.centred(canvas, Y_PROGRAMME, words.programme, FONT_BOLD, 10)
+    column.fitted(canvas, Y_TITLE, words.title, FONT_BOLD, 27, 18)
     canvas.setStrokeColor(GOLD)
     canvas.setLineWidth(0.8)
-    canvas.line(centre - 40, PAGE_HEIGHT - 126, centre + 40, PAGE_HEIGHT - 126)
+    canvas.line(column.centre - 40, Y_TITLE_RULE, column.centre + 40, Y_TITLE_RULE)
     canvas.setFillColor(INK)
-    column.centred(canvas, PAGE_HEIGHT - 156, words.intro, FONT, 12.5)
+    column.centred(canvas, Y_INTRO, words.intro, FONT, 12.5)
     canvas.setFillColor(NAVY)
-    column.fitted(canvas, PAGE_HEIGHT - 188, words.name, FONT_BOLD, 22, 12)
+    column.fitted(canvas, Y_NAME, words.name, FONT_BOLD, 22, 12)
     canvas.setFillColor(INK)
-    column.paragraph(canvas, PAGE_HEIGHT - 214, words.body, FONT, 12, 17)
+    column.paragraph(canvas, Y_BODY, words.body, FONT, 12, 16.5)
     canvas.setStrokeColor(GOLD)
     canvas.setLineWidth(0.4)
-    top = PAGE_HEIGHT - 276
-    canvas.line(centre - COLUMN_WIDTH / 2, top, centre + COLUMN_WIDTH / 2, top)
-    column.rows(canvas, top - 17, words.rows, 16)
-    bottom = top - 17 - 16 * len(words.rows) + 8
-    canvas.line(centre - COLUMN_WIDTH / 2, bottom, centre + COLUMN_WIDTH / 2, bottom)
+    canvas.line(left, Y_ROWS_RULE, right, Y_ROWS_RULE)
+    bottom = column.rows(canvas, Y_ROWS_RULE - 16, words.rows, 15.5) + 6
+    canvas.line(left, bottom, right, bottom)
     canvas.setFillColor(GREY)
-    column.paragraph(canvas, bottom - 16, words.partners, FONT, 9, 11.5)
+    column.paragraph(canvas, bottom - 14, words.partners, FONT, 9, 11)
 
 
 def _draw_signatures(canvas: Canvas) -> None:
@@ -425,29 +452,27 @@ def _draw_signatures(canvas: Canvas) -> None:
     for centre, french, arabic in lines:
         canvas.setStrokeColor(GREY)
         canvas.setLineWidth(0.6)
-        canvas.line(centre - 85, 92, centre + 85, 92)
+        canvas.line(centre - 85, Y_SIGNATURE, centre + 85, Y_SIGNATURE)
         canvas.setFillColor(INK)
         canvas.setFont(FONT, 9.5)
-        canvas.drawCentredString(centre, 79, french)
-        canvas.drawCentredString(centre, 66, shape_arabic(arabic))
+        canvas.drawCentredString(centre, Y_SIGNATURE - 13, french)
+        canvas.drawCentredString(centre, Y_SIGNATURE - 26, shape_arabic(arabic))
 
 
 def _draw_verification(canvas: Canvas, data: CertificateData) -> None:
-    size = 96
-    x = (PAGE_WIDTH - size) / 2
-    _draw_qr(canvas, qr_matrix(data.verification_url), x, 78, size)
+    middle = PAGE_WIDTH / 2
+    _draw_qr(canvas, qr_matrix(data.verification_url), middle - QR_SIZE / 2, QR_BOTTOM, QR_SIZE)
     canvas.setFillColor(INK)
     canvas.setFont(FONT_BOLD, 9)
-    canvas.drawCentredString(PAGE_WIDTH / 2, 68, data.verification_code)
+    canvas.drawCentredString(middle, QR_BOTTOM - 8, data.verification_code)
     canvas.setFillColor(GREY)
     canvas.setFont(FONT, 7.5)
-    middle = PAGE_WIDTH / 2
-    canvas.drawRightString(middle - 5, 57, "Vérifier en ligne")
-    canvas.drawCentredString(middle, 57, "·")
-    canvas.drawString(middle + 5, 57, shape_arabic("التحقق عبر الإنترنت"))
+    canvas.drawRightString(middle - 5, QR_BOTTOM - 18, "Vérifier en ligne")
+    canvas.drawCentredString(middle, QR_BOTTOM - 18, "·")
+    canvas.drawString(middle + 5, QR_BOTTOM - 18, shape_arabic("التحقق عبر الإنترنت"))
     url = data.verification_url
     canvas.setFont(FONT, _fit(url, FONT, 7, 230, 5))
-    canvas.drawCentredString(PAGE_WIDTH / 2, 48, url)
+    canvas.drawCentredString(middle, QR_BOTTOM - 27, url)
 
 
 def render_certificate_pdf(data: CertificateData) -> bytes:

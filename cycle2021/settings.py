@@ -228,8 +228,10 @@ CORS_URLS_REGEX = r"^/api/.*$"
 
 # Where the site is reached from outside: certificates' QR codes and e-mails link to it.
 SITE_URL = env.string(
-    "SITE_URL", "http://127.0.0.1:8000", doc="Public address of the site, for links in "
-    "certificates (QR codes) and e-mails, e.g. https://tracker.example."
+    "SITE_URL",
+    "http://127.0.0.1:8000",
+    doc="Public address of the site, for links in "
+    "certificates (QR codes) and e-mails, e.g. https://tracker.example.",
 ).rstrip("/")
 
 # Reports: groups with fewer people than this have their counts withheld for funders.

@@ -39,7 +39,8 @@ def test_a_code_carries_80_random_bits_and_a_check_symbol():
     assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}-[0-9A-Z*~$=U]", codes.display(code))
 
 
-def test_a_typed_code_is_read_leniently_but_a_typo_is_caught():
+@pytest.mark.parametrize("attempt", range(20))  # codes are random: try several
+def test_a_typed_code_is_read_leniently_but_a_typo_is_caught(attempt):
     code = codes.new_code()
     typed = codes.display(code).lower().replace("0", "o").replace("1", "l")
     assert codes.normalise(typed) == code
