@@ -196,6 +196,7 @@ class TrainingSession(models.Model):
         decimal_places=2,
         validators=[MinValueValidator(0)],
     )
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("training session")
@@ -371,6 +372,47 @@ class EnrolmentHistory(HistoryEntry):
     class Meta(HistoryEntry.Meta):
         verbose_name = _("enrolment change")
         verbose_name_plural = _("enrolment history")
+
+
+class Notification(models.Model):
+    """The sent-log: one row per message that must go out at most once.
+
+    The `key` names the message (kind, session, person, and the session's start for
+    reminders, so a moved session gets fresh reminders). A sender claims the key by
+    inserting the row before sending; the unique constraint makes a second claim fail, so
+    a retry, a duplicate task or a second worker never sends twice.
+    """
+
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", _("Session reminder")
+        CHANGED = "changed", _("Session changed")
+        CANCELLED = "cancelled", _("Session cancelled")
+
+    class Status(models.TextChoices):
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+
+    key = models.CharField(_("key"), max_length=200, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="notifications"
+    )
+    session = models.ForeignKey(
+        TrainingSession, on_delete=models.CASCADE, related_name="notifications"
+    )
+    channel = models.CharField(_("channel"), max_length=20, default="email")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    claim = models.CharField(_("claim"), max_length=32)  # which send attempt inserted it
+    claimed_at = models.DateTimeField(_("claimed at"))
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [models.Index(fields=["session", "kind", "participant"])]
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class ManagerProfile(models.Model):

@@ -120,14 +120,42 @@ def session_create(*, cohort: Cohort, **fields) -> TrainingSession:
     return session
 
 
+def _notify_session(session_id: int) -> None:
+    """After commit, send what a change makes due (a "changed" or "cancelled" notice)."""
+    from worker.tasks import sweep_notices
+
+    transaction.on_commit(lambda: sweep_notices.delay(session_ids=[session_id]))
+
+
 @transaction.atomic
 def session_update(*, session: TrainingSession, **fields) -> TrainingSession:
+    # Compared with the stored value: callers such as the admin set the fields beforehand.
+    stored = TrainingSession.objects.filter(pk=session.pk).values_list("starts_at", flat=True)
+    moved = "starts_at" in fields and fields["starts_at"] != stored.first()
     for name, value in fields.items():
         setattr(session, name, value)
     validate_session_dates(session.cohort, session.starts_at, session.ends_at)
     session.full_clean()
     session.save(update_fields=list(fields))
     reports_changed()
+    if moved:
+        _notify_session(session.pk)
+    return session
+
+
+@transaction.atomic
+def session_cancel(*, session: TrainingSession, by=None) -> TrainingSession:
+    """Cancel a session that has not started; those reminded of it are told."""
+    if session.starts_at <= timezone.now():
+        raise ValidationError({"session": _("A session that has started cannot be cancelled.")})
+    cancelled = TrainingSession.objects.filter(pk=session.pk, cancelled_at__isnull=True).update(
+        cancelled_at=timezone.now()
+    )
+    if not cancelled:
+        raise ValidationError({"session": _("This session is already cancelled.")})
+    session.refresh_from_db()
+    reports_changed()
+    _notify_session(session.pk)
     return session
 
 

@@ -234,6 +234,13 @@ SITE_URL = env.string(
     "certificates (QR codes) and e-mails, e.g. https://tracker.example.",
 ).rstrip("/")
 
+# Reminders before each session, in hours (default: a week and a day before).
+REMINDER_OFFSETS_HOURS = sorted(
+    {int(h) for h in env.csv("REMINDER_OFFSETS_HOURS", "168,24", doc="Hours before a session "
+     "when trainees get a reminder, comma-separated (default 168,24: a week and a day).")},
+    reverse=True,
+)  # fmt: skip
+
 # Reports: groups with fewer people than this have their counts withheld for funders.
 REPORT_SUPPRESSION_THRESHOLD = env.integer(
     "REPORT_SUPPRESSION_THRESHOLD", 5, doc="Smallest group (people) a funder's report shows."

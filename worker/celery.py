@@ -28,6 +28,8 @@ app.conf.update(
     broker_transport_options={"visibility_timeout": 15 * 60},
     beat_schedule={
         "sweep-certificates": {"task": "worker.tasks.sweep_certificates", "schedule": 60 * 60},
+        # Reminders are due at the minute; a sweep every five minutes sends them in time.
+        "sweep-notices": {"task": "worker.tasks.sweep_notices", "schedule": 5 * 60},
     },
 )
 app.autodiscover_tasks()

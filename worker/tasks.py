@@ -5,7 +5,7 @@ import logging
 import smtplib
 
 from celery import shared_task
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -44,25 +44,34 @@ def issue_cohort_certificates(batch_id: int) -> int:
 
 @shared_task(bind=True, max_retries=8)
 def email_certificate(self, certificate_id: int) -> bool:
-    """Send the certificate once: claim it, send, and release the claim if sending fails."""
+    """Send the certificate once: claim it, send, and record it as sent in one transaction.
+
+    The row stays locked while the message is sent, and `emailed_at` commits only after
+    the SMTP server has accepted it: a worker killed mid-send leaves the certificate unsent
+    (its lock and claim go with its connection), for the redelivered message or the sweep.
+    """
     from certificates.emails import certificate_message
     from certificates.models import Certificate
 
-    now = timezone.now()
-    claimed = Certificate.objects.filter(
-        pk=certificate_id,
-        emailed_at__isnull=True,
-        status=Certificate.Status.ISSUED,
-        participant__email__isnull=False,
-    ).update(emailed_at=now)
-    if not claimed:
-        return False  # already sent, revoked, or nobody to send it to
-    certificate = Certificate.objects.select_related("participant", "cohort").get(pk=certificate_id)
-    try:
-        certificate_message(certificate).send()
-    except TRANSIENT as exc:
-        Certificate.objects.filter(pk=certificate_id, emailed_at=now).update(emailed_at=None)
-        raise self.retry(exc=exc, countdown=min(60 * 2**self.request.retries, 3600)) from exc
+    with transaction.atomic():
+        certificate = (
+            Certificate.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("participant", "cohort")
+            .filter(
+                pk=certificate_id,
+                emailed_at__isnull=True,
+                status=Certificate.Status.ISSUED,
+                participant__email__isnull=False,
+            )
+            .first()
+        )
+        if certificate is None:
+            return False  # already sent, being sent, revoked, or nobody to send it to
+        try:
+            certificate_message(certificate).send()
+        except TRANSIENT as exc:
+            raise self.retry(exc=exc, countdown=min(60 * 2**self.request.retries, 3600)) from exc
+        Certificate.objects.filter(pk=certificate_id).update(emailed_at=timezone.now())
     return True
 
 
@@ -85,3 +94,27 @@ def sweep_certificates() -> dict:
     for certificate_id in unsent:
         email_certificate.delay(certificate_id)
     return {"issued": len(due), "emails": len(unsent)}
+
+
+NOTICE_BATCH = 100
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, retry_backoff_max=15 * 60, max_retries=10)
+def send_notices(notices: list[list]) -> dict:
+    """Send a batch of notices ([kind, session_id, participant_id, key] each) once."""
+    from cohorts.notifications import Due, notices_send
+
+    result = notices_send([Due(*notice) for notice in notices])
+    return {"sent": result.sent, "already": result.already, "failed": result.failed}
+
+
+@shared_task
+def sweep_notices(session_ids: list[int] | None = None) -> dict:
+    """Reconcile: queue every reminder, change or cancellation notice due and not sent."""
+    from cohorts.notifications import notices_due
+
+    due = notices_due(session_ids=session_ids)
+    payload = [[n.kind, n.session_id, n.participant_id, n.key] for n in due.notices]
+    for start in range(0, len(payload), NOTICE_BATCH):
+        send_notices.delay(payload[start : start + NOTICE_BATCH])
+    return {"due": len(payload), **due.skipped}

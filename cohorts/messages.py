@@ -1,0 +1,79 @@
+"""What a session notice says, in the participant's language, with an iCalendar invitation."""
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
+from icalendar import Calendar, Event
+
+from cohorts.channels import OutgoingMessage
+from cohorts.models import Notification, Participant, TrainingSession
+
+
+def session_ics(session: TrainingSession, *, cancelled: bool = False) -> bytes:
+    """An invitation for calendar programs; the same UID across changes, a new SEQUENCE."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//Cycle Region 2021//tracker//FR")
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if cancelled else "REQUEST")
+    event = Event()
+    event.add("uid", f"session-{session.pk}@region2021")
+    event.add("summary", f"{session.title} — {session.cohort.name}")
+    event.add("dtstart", session.starts_at)
+    event.add("dtend", session.ends_at)
+    event.add("dtstamp", timezone.now())
+    # A later start means a later version of the event for calendar programs.
+    event.add("sequence", int(session.starts_at.timestamp()) // 60 % 2**31)
+    place = ", ".join(part for part in (session.venue, session.city) if part)
+    if place:
+        event.add("location", place)
+    if session.online_url:
+        event.add("url", session.online_url)
+    if cancelled:
+        event.add("status", "CANCELLED")
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def session_notice(
+    kind: str, participant: Participant, session: TrainingSession
+) -> OutgoingMessage:
+    language = participant.preferred_language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        start = timezone.localtime(session.starts_at)
+        end = timezone.localtime(session.ends_at)
+        when = _("%(day)s, %(start)s–%(end)s") % {
+            "day": formats.date_format(start, "l j F Y"),
+            "start": start.strftime("%H:%M"),
+            "end": end.strftime("%H:%M"),
+        }
+        subjects = {
+            Notification.Kind.REMINDER: _("Reminder: %(title)s on %(day)s"),
+            Notification.Kind.CHANGED: _("Changed: %(title)s now on %(day)s"),
+            Notification.Kind.CANCELLED: _("Cancelled: %(title)s"),
+        }
+        subject = subjects[kind] % {
+            "title": session.title,
+            "day": formats.date_format(start, "j F"),
+        }
+        context = {
+            "kind": kind,
+            "participant": participant,
+            "session": session,
+            "when": when,
+            "place": ", ".join(p for p in (session.venue, session.city) if p),
+            "rtl": translation.get_language_bidi(),
+            "language": language,
+        }
+        text = render_to_string("cohorts/email/session_notice.txt", context)
+        html = render_to_string("cohorts/email/session_notice.html", context)
+    cancelled = kind == Notification.Kind.CANCELLED
+    method = "CANCEL" if cancelled else "REQUEST"
+    invitation = session_ics(session, cancelled=cancelled)
+    return OutgoingMessage(
+        to=participant.email,
+        subject=subject,
+        text=text,
+        html=html,
+        attachments=[("session.ics", invitation, f"text/calendar; charset=utf-8; method={method}")],
+    )
