@@ -195,3 +195,59 @@ class CertificateBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cohort}: {self.done}/{self.total}"
+
+
+class AttendanceAlert(models.Model):
+    """A participant crossed below the cohort's threshold, or can no longer complete.
+
+    One open alert per (enrolment, kind): it is raised once when the line is crossed,
+    closed when the participant is back above it, and a later crossing raises a new one.
+    Trainee and managers are told once per alert (`notified_at` is claimed before sending).
+    """
+
+    class Kind(models.TextChoices):
+        BELOW_THRESHOLD = "below", _("Attendance below the threshold")
+        UNREACHABLE = "unreachable", _("Completion no longer reachable")
+
+    enrolment = models.ForeignKey(
+        "cohorts.Enrolment", on_delete=models.CASCADE, related_name="alerts"
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    rate_numerator = models.PositiveIntegerField()
+    rate_denominator = models.PositiveIntegerField()
+    raised_at = models.DateTimeField(_("raised at"))
+    cleared_at = models.DateTimeField(_("cleared at"), null=True, blank=True)
+    notified_at = models.DateTimeField(_("notified at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("attendance alert")
+        verbose_name_plural = _("attendance alerts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrolment", "kind"],
+                condition=Q(cleared_at__isnull=True),
+                name="attendance_alert_one_open_per_kind",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrolment}: {self.get_kind_display()}"
+
+
+class ManagerDigest(models.Model):
+    """The weekly digest sent to a manager: one per manager and ISO week."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    week = models.CharField(_("ISO week"), max_length=8)  # e.g. 2019-W42
+    sessions = models.PositiveIntegerField(_("sessions without attendance"))
+    sent_at = models.DateTimeField(_("sent at"))
+
+    class Meta:
+        verbose_name = _("manager digest")
+        verbose_name_plural = _("manager digests")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "week"], name="digest_once_per_week")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.week}"

@@ -371,7 +371,15 @@ def attendance_roster_record(
     AttendanceHistory.objects.bulk_create(history)
     if history:
         reports_changed()
+        _check_alerts(session.cohort_id)
     return [*created, *updated]
+
+
+def _check_alerts(cohort_id: int) -> None:
+    """After commit, look for participants who just crossed the attendance threshold."""
+    from worker.tasks import sweep_alerts
+
+    transaction.on_commit(lambda: sweep_alerts.delay(cohort_ids=[cohort_id]))
 
 
 def attendance_record(

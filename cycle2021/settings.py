@@ -162,6 +162,7 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TIMEZONE = TIME_ZONE  # the beat schedule (Monday 07:00) is in local time
 
 CACHES = {
     "default": {
@@ -240,6 +241,10 @@ REMINDER_OFFSETS_HOURS = sorted(
      "when trainees get a reminder, comma-separated (default 168,24: a week and a day).")},
     reverse=True,
 )  # fmt: skip
+
+ALERT_MIN_SESSIONS = env.integer(
+    "ALERT_MIN_SESSIONS", 3, doc="Recorded sessions before a low-attendance warning can be sent."
+)
 
 # Reports: groups with fewer people than this have their counts withheld for funders.
 REPORT_SUPPRESSION_THRESHOLD = env.integer(

@@ -7,6 +7,7 @@ run inline (CELERY_TASK_ALWAYS_EAGER), so the app works with no broker at all.
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cycle2021.settings")
 
@@ -30,6 +31,12 @@ app.conf.update(
         "sweep-certificates": {"task": "worker.tasks.sweep_certificates", "schedule": 60 * 60},
         # Reminders are due at the minute; a sweep every five minutes sends them in time.
         "sweep-notices": {"task": "worker.tasks.sweep_notices", "schedule": 5 * 60},
+        "sweep-alerts": {"task": "worker.tasks.sweep_alerts", "schedule": 60 * 60},
+        # Monday 07:00, local time: the week's digest for each manager (once per week).
+        "manager-digests": {
+            "task": "worker.tasks.send_digests",
+            "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
+        },
     },
 )
 app.autodiscover_tasks()

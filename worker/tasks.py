@@ -118,3 +118,31 @@ def sweep_notices(session_ids: list[int] | None = None) -> dict:
     for start in range(0, len(payload), NOTICE_BATCH):
         send_notices.delay(payload[start : start + NOTICE_BATCH])
     return {"due": len(payload), **due.skipped}
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=10)
+def notify_alert(alert_id: int) -> bool:
+    from certificates.alerts import alert_notify
+
+    return alert_notify(alert_id)
+
+
+@shared_task
+def sweep_alerts(cohort_ids: list[int] | None = None) -> dict:
+    """Raise and close low-attendance alerts; tell people of the new ones (and of any a
+    lost message left untold)."""
+    from certificates.alerts import alerts_sweep
+    from certificates.models import AttendanceAlert
+
+    result = alerts_sweep(cohort_ids=cohort_ids)
+    untold = AttendanceAlert.objects.filter(notified_at__isnull=True, cleared_at__isnull=True)
+    for alert_id in untold.values_list("pk", flat=True):
+        notify_alert.delay(alert_id)
+    return {"raised": len(result.raised), "cleared": result.cleared}
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=10)
+def send_digests() -> int:
+    from certificates.alerts import digests_send
+
+    return digests_send()
