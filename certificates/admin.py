@@ -22,6 +22,7 @@ from certificates.models import (
 )
 from certificates.selectors import enrolments_progress, rule_for_cohort
 from cohorts import roles
+from cohorts.admin import ReadOnlyInline
 from cohorts.models import Enrolment
 
 
@@ -137,15 +138,9 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(label=gettext_lazy("Reason"), max_length=300)
 
 
-class CertificateFileInline(admin.TabularInline):
+class CertificateFileInline(ReadOnlyInline):
     model = CertificateFile
     fields = ["version", "sha256", "created_at", "superseded_at", "reason", "pdf"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Certificate)

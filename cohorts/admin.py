@@ -108,6 +108,19 @@ class ExportActions:
         return _export(self.export_table(queryset), self.export_name, "xlsx")
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown for reference under their parent: no adding, changing or deleting."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 # Reference data -----------------------------------------------------------------------
 
 
@@ -160,16 +173,10 @@ class ImportForm(forms.Form):
     )
 
 
-class EnrolmentInline(admin.TabularInline):
+class EnrolmentInline(ReadOnlyInline):
     model = Enrolment
     fields = ["cohort", "status", "enrolled_on", "withdrawn_on", "withdrawal_reason"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Participant)
@@ -518,15 +525,9 @@ class TrainingSessionAdmin(ScopedAdmin):
 # Enrolments and attendance ------------------------------------------------------------
 
 
-class EnrolmentHistoryInline(admin.TabularInline):
+class EnrolmentHistoryInline(ReadOnlyInline):
     model = EnrolmentHistory
     fields = ["changed_at", "changed_by", "action", "before", "after"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Enrolment)
