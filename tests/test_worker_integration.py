@@ -1,0 +1,381 @@
+"""A real Celery worker process on the real Redis, with a real SMTP server.
+
+Tasks queued here go to Redis and run in `celery -A worker worker` (prefork, two
+processes), which opens the test database (committed data: transactional tests). What
+must hold is the design's first principle: a task may run twice, at once, or be lost
+with its worker or with Redis' data, and every certificate is still issued, stored and
+e-mailed exactly once.
+"""
+
+import ast
+import hashlib
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+from django.db import connection
+
+from certificates import services
+from certificates.models import Certificate, CertificateBatch, CertificateFile
+from tests.test_certificates import _completed
+from tests.worker_fixtures import (
+    SmtpSink,
+    WorkerProcess,
+    database_url,
+    purge_queue,
+    queue_length,
+    wait_for,
+)
+from worker import celery_app
+from worker.tasks import issue_certificate, issue_cohort_certificates, sweep_certificates
+
+pytestmark = [
+    pytest.mark.integration,
+    # The worker is another process: it sees committed rows only. Regions and the programme
+    # come from data migrations, which a transactional test's flush would otherwise remove.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+NEEDS_REDIS = "needs Redis: set REDIS_URL=redis://127.0.0.1:6379/15 (redis-server)"
+TIMEOUT = 60  # seconds; generous, only ever the limit of a wait
+# Redis hands an unacknowledged message to another worker after the visibility timeout (15
+# minutes in worker/celery.py); a test worker uses a few seconds, and looks every second.
+QUICK_REDELIVERY = (
+    'broker_transport_options=(json){"visibility_timeout": 8,'
+    ' "unacked_restore_interval": 1, "unacked_restore_throttle": 1}'
+)
+ISSUE = "worker.tasks.issue_certificate"
+BATCH = "worker.tasks.issue_cohort_certificates"
+SWEEP = "worker.tasks.sweep_certificates"
+EMAIL = "worker.tasks.email_certificate"
+
+
+@pytest.fixture
+def broker(settings):
+    """A Redis client on the broker; skipped (a failure under CI=true) without Redis."""
+    if not settings.REDIS_URL:
+        pytest.skip(NEEDS_REDIS)
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=10)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip(NEEDS_REDIS)
+    assert not celery_app.conf.task_always_eager, "integration tasks must go through Redis"
+    yield client
+    client.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(broker):
+    """conftest's `_fresh_cache`, after the Redis check: with Redis down, these tests are
+    skipped rather than erroring in the cache's FLUSHDB."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def queue(broker):
+    """A queue of this test's own: stale messages or a parallel run never reach its worker."""
+    name = f"it-{uuid.uuid4().hex[:12]}"
+    previous = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = name
+    yield name
+    celery_app.conf.task_default_queue = previous
+    purge_queue(broker, name)
+
+
+@pytest.fixture
+def smtp():
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def start_worker(transactional_db, queue, smtp, settings, tmp_path):
+    """Start a worker on the test database, this test's queue and the SMTP sink; every
+    worker started is killed before the database is flushed."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "cycle2021.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "REDIS_URL": settings.REDIS_URL,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp.port),
+        "EMAIL_HOST_USER": "",
+        "EMAIL_HOST_PASSWORD": "",
+        "EMAIL_USE_TLS": "0",
+    }
+    started: list[WorkerProcess] = []
+
+    def start(*config: str) -> WorkerProcess:
+        log = tmp_path / f"worker-{len(started) + 1}.log"
+        worker = WorkerProcess(queue=queue, env=env, log_path=log, config=config)
+        started.append(worker)
+        return worker.wait_ready()
+
+    yield start
+    for worker in started:
+        worker.kill()  # the test is over: nothing left to finish, and no shutdown to wait for
+
+
+# Helpers -------------------------------------------------------------------------------
+
+
+def _issued(cohort) -> int:
+    return Certificate.objects.filter(cohort=cohort).count()
+
+
+def _all_issued_and_emailed(cohort, people, smtp):
+    def check() -> bool:
+        return _issued(cohort) == len(people) and set(smtp.recipients()) == {
+            p.email for p in people
+        }
+
+    return check
+
+
+def _progress(cohort, people, smtp) -> str:
+    return (
+        f"{len(people)} certificates and e-mails; {_issued(cohort)} issued, "
+        f"{len(smtp.recipients())} e-mails delivered"
+    )
+
+
+def _kill_mid_batch(worker: WorkerProcess, smtp: SmtpSink, cohort, total: int) -> int:
+    """SIGKILL the worker (main and pool processes) while the batch is part done; return
+    how many certificates had been issued.
+
+    The SMTP server holds the messages arriving from just before the kill and refuses them
+    after it: one cut off mid-send was not delivered. Every message accepted before the
+    hold is recorded as sent when the kill comes; a crash between the server's "250 OK"
+    and that record would send the e-mail twice, which no sender over SMTP can rule out,
+    so the test does not aim its kill there.
+    """
+    wait_for(
+        lambda: _issued(cohort) >= 5,
+        timeout=TIMEOUT,
+        what=lambda: f"the batch to issue 5 certificates ({_issued(cohort)} so far)",
+    )
+    smtp.hold()
+    wait_for(
+        lambda: not _accepted_but_unrecorded(smtp),
+        timeout=TIMEOUT,
+        what="the e-mails accepted by the SMTP server to be recorded as sent",
+    )
+    worker.kill()
+    smtp.release()
+    issued = _issued(cohort)
+    assert issued < total, "the batch was done before the kill: give the cohort more people"
+    return issued
+
+
+def _accepted_but_unrecorded(smtp: SmtpSink) -> bool:
+    return Certificate.objects.filter(
+        participant__email__in=smtp.recipients(), emailed_at__isnull=True
+    ).exists()
+
+
+def _assert_each_issued_stored_and_emailed_once(cohort, people, smtp, media_root, *, kills=0):
+    certificates = list(Certificate.objects.filter(cohort=cohort).select_related("participant"))
+    assert sorted(c.participant_id for c in certificates) == sorted(p.pk for p in people)
+    files = CertificateFile.objects.filter(certificate__cohort=cohort)
+    assert sorted(files.values_list("certificate_id", "version")) == sorted(
+        (c.pk, 1) for c in certificates
+    )
+    folder = Path(media_root) / "certificates"
+    for certificate in certificates:
+        stored = (Path(media_root) / certificate.pdf.name).read_bytes()
+        assert hashlib.sha256(stored).hexdigest() == certificate.sha256, certificate.serial
+    referenced = {Path(c.pdf.name).name for c in certificates}
+    on_disk = {path.name for path in folder.iterdir()}
+    assert referenced <= on_disk
+    # A process killed between writing a PDF and committing its certificate leaves that file
+    # behind (the rollback cannot remove it; on PostgreSQL the next try has a new serial).
+    # Such a file is never a certificate's: at most one per pool process killed.
+    assert len(on_disk - referenced) <= 2 * kills, sorted(on_disk - referenced)
+    # One e-mail per person, carrying the stored PDF.
+    assert smtp.recipients() == sorted(p.email for p in people)
+    by_recipient = {d.recipients[0]: d.message for d in smtp.deliveries}
+    for certificate in certificates:
+        message = by_recipient[certificate.participant.email]
+        (attachment,) = list(message.iter_attachments())
+        assert attachment.get_filename() == f"{certificate.serial}.pdf"
+        assert hashlib.sha256(attachment.get_content()).hexdigest() == certificate.sha256
+
+
+def _batch(batch) -> CertificateBatch:
+    return CertificateBatch.objects.get(pk=batch.pk)
+
+
+def _run_sweep(worker: WorkerProcess, broker) -> dict:
+    """Queue the reconciliation sweep, wait for the worker to finish everything it queues,
+    and return what the sweep reported."""
+    runs = len(worker.results(SWEEP))
+    sweep_certificates.delay()
+    wait_for(lambda: len(worker.results(SWEEP)) > runs, timeout=TIMEOUT, what="the sweep")
+    worker.wait_idle(broker, timeout=TIMEOUT)
+    return ast.literal_eval(worker.results(SWEEP)[-1])
+
+
+# Tests ---------------------------------------------------------------------------------
+
+
+def test_the_same_certificate_issued_by_concurrent_tasks_exists_once_with_one_file_and_email(
+    start_worker, smtp, broker, settings
+):
+    cohort, _sessions, (amina, *_others) = _completed(3)
+    for _ in range(4):
+        issue_certificate.delay(amina.pk, cohort.pk)
+    # Queued before the worker starts: its two processes take the first two at once.
+    worker = start_worker()
+    wait_for(
+        lambda: len(worker.results(ISSUE)) == 4 and smtp.recipients(),
+        timeout=TIMEOUT,
+        what=lambda: "four issue tasks and an e-mail:\n" + worker.log_tail(),
+    )
+    worker.wait_idle(broker, timeout=TIMEOUT)
+
+    certificate = Certificate.objects.get()
+    assert worker.results(ISSUE) == [str(certificate.pk)] * 4
+    assert certificate.participant_id == amina.pk and certificate.emailed_at is not None
+    assert list(CertificateFile.objects.values_list("certificate_id", "version")) == [
+        (certificate.pk, 1)
+    ]
+    folder = Path(settings.MEDIA_ROOT) / "certificates"
+    assert [p.name for p in folder.iterdir()] == [f"{certificate.serial}-v1.pdf"]
+    _assert_each_issued_stored_and_emailed_once(cohort, [amina], smtp, settings.MEDIA_ROOT)
+
+
+def test_a_batch_whose_worker_is_killed_comes_back_to_a_new_worker_and_issues_each_once(
+    start_worker, smtp, broker, settings
+):
+    cohort, _sessions, people = _completed(40)
+    first = start_worker()
+    batch = services.certificate_batch_start(cohort=cohort)  # queued on commit
+    assert batch.total == 40
+    _kill_mid_batch(first, smtp, cohort, total=40)
+    (batch_task,) = {e.id for e in first.events() if e.name == BATCH}
+
+    # Acknowledged late, the batch's message is still Redis's: a new worker gets it back.
+    second = start_worker(QUICK_REDELIVERY)
+    wait_for(
+        lambda: _batch(batch).status == CertificateBatch.Status.DONE,
+        timeout=TIMEOUT,
+        what=lambda: (
+            f"the batch to come back and finish ({_issued(cohort)}/40):\n" + second.log_tail()
+        ),
+    )
+    second.wait_idle(broker, timeout=TIMEOUT)
+    assert batch_task in {
+        e.id for e in second.events() if e.name == BATCH and e.event != "received"
+    }
+    batch = _batch(batch)
+    assert (batch.status, batch.done, batch.total) == ("done", 40, 40)
+    # The redelivered batch left nothing to issue; the sweep re-sends an e-mail whose
+    # message was lost with the worker, if any.
+    assert _run_sweep(second, broker)["issued"] == 0
+    _assert_each_issued_stored_and_emailed_once(cohort, people, smtp, settings.MEDIA_ROOT, kills=1)
+
+
+def test_a_batch_lost_with_its_worker_is_completed_by_the_sweep_each_certificate_once(
+    start_worker, smtp, broker, settings
+):
+    cohort, _sessions, people = _completed(40)
+    first = start_worker()
+    batch = services.certificate_batch_start(cohort=cohort)
+    issued = _kill_mid_batch(first, smtp, cohort, total=40)
+
+    # With the production visibility timeout the batch's message stays out of reach for
+    # 15 minutes: as good as lost. The sweep re-derives what is due from the database.
+    second = start_worker()
+    swept = _run_sweep(second, broker)
+    assert swept["issued"] == 40 - issued
+    wait_for(
+        _all_issued_and_emailed(cohort, people, smtp),
+        timeout=TIMEOUT,
+        what=lambda: _progress(cohort, people, smtp),
+    )
+    assert _batch(batch).status == CertificateBatch.Status.RUNNING  # its run was cut short
+    issue_cohort_certificates.delay(batch.pk)  # run again, it only records the progress
+    wait_for(
+        lambda: _batch(batch).status == CertificateBatch.Status.DONE,
+        timeout=TIMEOUT,
+        what="the batch run again to finish",
+    )
+    second.wait_idle(broker, timeout=TIMEOUT)
+    batch = _batch(batch)
+    assert (batch.status, batch.done, batch.total) == ("done", 40, 40)
+    assert not {e.id for e in second.events() if e.name == BATCH} & {
+        e.id for e in first.events() if e.name == BATCH
+    }  # the lost message itself never came back
+    _assert_each_issued_stored_and_emailed_once(cohort, people, smtp, settings.MEDIA_ROOT, kills=1)
+
+
+def test_after_redis_loses_the_queued_messages_the_sweep_issues_each_certificate_once(
+    start_worker, smtp, broker, queue, settings
+):
+    cohort, _sessions, people = _completed(10)
+    queued = queue_length(broker, queue)  # recording attendance may have queued other work
+    batch = services.certificate_batch_start(cohort=cohort)
+    for person in people[:3]:
+        issue_certificate.delay(person.pk, cohort.pk)
+    assert queue_length(broker, queue) == queued + 4
+    # Redis flushed (or restarted without persistence) before any worker ran: everything this
+    # run had queued is gone. Only this run's keys are deleted; other users of the database
+    # keep theirs.
+    purge_queue(broker, queue)
+    assert queue_length(broker, queue) == 0
+
+    worker = start_worker()
+    assert _run_sweep(worker, broker)["issued"] == 10
+    wait_for(
+        _all_issued_and_emailed(cohort, people, smtp),
+        timeout=TIMEOUT,
+        what=lambda: _progress(cohort, people, smtp),
+    )
+    assert _batch(batch).status == CertificateBatch.Status.PENDING
+    issue_cohort_certificates.delay(batch.pk)
+    wait_for(
+        lambda: _batch(batch).status == CertificateBatch.Status.DONE,
+        timeout=TIMEOUT,
+        what="the batch run again to finish",
+    )
+    worker.wait_idle(broker, timeout=TIMEOUT)
+    assert (_batch(batch).done, _batch(batch).total) == (10, 10)
+    _assert_each_issued_stored_and_emailed_once(cohort, people, smtp, settings.MEDIA_ROOT)
+
+
+def test_an_email_cut_off_by_a_killed_worker_is_sent_again_once(
+    start_worker, smtp, broker, settings
+):
+    cohort, _sessions, (amina, *_others) = _completed(1)
+    smtp.hold()
+    first = start_worker()
+    issue_certificate.delay(amina.pk, cohort.pk)
+    wait_for(lambda: smtp.held, timeout=TIMEOUT, what="the e-mail to reach the SMTP server")
+    first.kill()  # mid-send: the server has the message, and has not accepted it
+    smtp.release()
+    (email_task,) = {e.id for e in first.events() if e.name == EMAIL}
+
+    # Two ways back, both taken: the sweep queues the unsent e-mail again, and the message
+    # the killed worker had not acknowledged is redelivered. One e-mail arrives.
+    second = start_worker(QUICK_REDELIVERY)
+    _run_sweep(second, broker)
+    wait_for(
+        lambda: email_task in {e.id for e in second.events() if e.event != "received"},
+        timeout=TIMEOUT,
+        what=lambda: "the e-mail's message to come back:\n" + second.log_tail(),
+    )
+    second.wait_idle(broker, timeout=TIMEOUT)
+    assert smtp.recipients() == [amina.email]
+    _assert_each_issued_stored_and_emailed_once(cohort, [amina], smtp, settings.MEDIA_ROOT)
