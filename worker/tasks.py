@@ -81,10 +81,15 @@ def sweep_certificates() -> dict:
 
     A lost queue message (a Redis restart, a killed worker) only delays a certificate.
     """
-    from certificates.models import Certificate
+    from certificates.models import Certificate, CertificateBatch
     from certificates.selectors import certificates_due
     from cohorts.models import Cohort
 
+    # A batch whose message was lost would stay "running" for ever: queue it again (it
+    # only issues what is still due, so a second run is harmless).
+    unfinished = CertificateBatch.objects.exclude(status=CertificateBatch.Status.DONE)
+    for batch_id in unfinished.values_list("pk", flat=True):
+        issue_cohort_certificates.delay(batch_id)
     due = certificates_due(Cohort.objects.all())
     for enrolment in due:
         issue_certificate.delay(enrolment.participant_id, enrolment.cohort_id)
