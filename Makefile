@@ -59,5 +59,11 @@ beat: setup  ## Run Celery beat (needs REDIS_URL)
 bench: setup  ## Report benchmark on the national scale (needs DATABASE_URL on PostgreSQL; see README)
 	$(BIN)/python -W ignore bench/report.py
 
+bench-certificates: setup  ## Certificate rendering: our PDF vs a plain ReportLab page (ratio)
+	$(BIN)/python bench/certificates.py
+
+bench-reminders: setup  ## 10,000 reminders to a local SMTP sink vs Django sending the same
+	$(BIN)/python bench/reminders.py
+
 clean:  ## Remove the virtual environment and local data
 	rm -rf $(VENV) var
