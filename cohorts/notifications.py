@@ -2,7 +2,9 @@
 
 Due notices are re-derived on every sweep, so a lost task or a Redis restart only delays
 them. Sending claims each notice in the sent-log first (`Notification.key` is unique):
-whatever runs twice, a notice goes out at most once.
+whatever runs twice, a notice goes out at most once. A sender killed mid-batch leaves its
+claims behind; the sweep releases them after CLAIM_TIMEOUT, so those notices go out late
+rather than never (any of them the SMTP server had already accepted goes out twice).
 """
 
 import uuid
@@ -50,8 +52,23 @@ class DueNotices:
     skipped: Counter  # why people were left out: "withdrawn", "no_email"
 
 
+# A claim still "sending" after this long was left by a sender that died mid-batch (a
+# killed worker): no send runs longer (worker/celery.py's task_time_limit is 10 minutes).
+# Seconds; the setting NOTICE_CLAIM_TIMEOUT overrides it.
+CLAIM_TIMEOUT = 15 * 60
+
+
 def notices_due(now=None, session_ids=None) -> DueNotices:
-    """Every notice that should have gone out by `now` and has not, in four queries."""
+    """Every notice that should have gone out by `now` and has not, in four queries.
+
+    Claims of senders that died before recording them are released first, so their
+    notices are due again instead of stuck in "sending".
+    """
+    # Claims age by the clock; `now` only places the reminder windows.
+    timeout = timedelta(seconds=getattr(settings, "NOTICE_CLAIM_TIMEOUT", CLAIM_TIMEOUT))
+    Notification.objects.filter(
+        status=Notification.Status.SENDING, claimed_at__lt=timezone.now() - timeout
+    ).delete()
     now = now or timezone.now()
     offsets = settings.REMINDER_OFFSETS_HOURS
     horizon = now + timedelta(hours=max(offsets, default=0))
