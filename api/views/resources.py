@@ -43,6 +43,11 @@ def sessions_visible_to(user) -> QuerySet[TrainingSession]:
     return TrainingSession.objects.none()
 
 
+def participants_visible_to(user) -> QuerySet[Participant]:
+    """Personal data: managers only (the views check the role), within their regions."""
+    return roles.scope_participants(Participant.objects.select_related("region"), user)
+
+
 class RegionList(generics.ListAPIView):
     permission_classes = [HasAnyRole]
     serializer_class = serializers.RegionSerializer
@@ -144,9 +149,7 @@ class ParticipantList(generics.ListAPIView):
     ordering = ["last_name", "first_name", "id"]
 
     def get_queryset(self):
-        return roles.scope_participants(
-            Participant.objects.select_related("region"), self.request.user
-        )
+        return participants_visible_to(self.request.user)
 
 
 class ParticipantDetail(generics.RetrieveAPIView):
@@ -154,9 +157,7 @@ class ParticipantDetail(generics.RetrieveAPIView):
     serializer_class = serializers.ParticipantSerializer
 
     def get_queryset(self):
-        return roles.scope_participants(
-            Participant.objects.select_related("region"), self.request.user
-        )
+        return participants_visible_to(self.request.user)
 
 
 class EnrolmentList(generics.ListAPIView):
