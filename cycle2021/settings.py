@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "certificates",
     "api",
     "worker",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -66,6 +67,11 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "cycle2021.urls"
 
+AUTHENTICATION_BACKENDS = ["cohorts.auth.UsernameOrEmailBackend"]
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:landing"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -77,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "web.context.site",
             ],
         },
     },

@@ -1,7 +1,6 @@
 """Token authentication for API clients: obtain and revoke. Failed logins are throttled."""
 
 from django.contrib.auth import authenticate
-from django.core.cache import cache
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
@@ -12,15 +11,7 @@ from rest_framework.views import APIView
 
 from api.exceptions import error_response
 from api.serializers import TokenRequestSerializer, TokenSerializer
-
-MAX_FAILURES = 5
-FAILURE_WINDOW = 15 * 60  # seconds
-
-
-def _failure_key(request, username: str) -> str:
-    # Per client address and per account: one attacker cannot lock every account, and
-    # spreading guesses over many accounts from one address is slowed too.
-    return f"login-failures:{request.META.get('REMOTE_ADDR', '')}:{username.lower()}"
+from cohorts import login_failures
 
 
 class TokenView(APIView):
@@ -45,8 +36,7 @@ class TokenView(APIView):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         username = data.validated_data["username"]
-        key = _failure_key(request, username)
-        if cache.get(key, 0) >= MAX_FAILURES:
+        if login_failures.is_locked(request, username):
             return error_response(
                 "throttled",
                 _("Too many failed sign-ins. Try again in a few minutes."),
@@ -55,15 +45,14 @@ class TokenView(APIView):
             )
         user = authenticate(request, username=username, password=data.validated_data["password"])
         if user is None:
-            cache.add(key, 0, FAILURE_WINDOW)
-            cache.incr(key)
+            login_failures.record_failure(request, username)
             return error_response(
                 "authentication_failed",
                 _("Unknown user name or wrong password."),
                 status.HTTP_400_BAD_REQUEST,
                 fields={},
             )
-        cache.delete(key)
+        login_failures.clear(request, username)
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 

@@ -1,0 +1,3 @@
+"""Accounts by invitation, password set and reset. Placeholder: being built."""
+
+urlpatterns = []
