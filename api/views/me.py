@@ -1,8 +1,8 @@
-"""A trainee's own view: cohorts, sessions, marks, progress and certificates — nobody else's."""
+"""A trainee's own view: cohorts, sessions, marks, progress and certificates — nobody else's.
 
-from django.db.models import Prefetch
+Read through `certificates.trainee.trainee_overview`, as the "My programme" page is."""
+
 from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers as drf
 from rest_framework.response import Response
@@ -10,9 +10,7 @@ from rest_framework.views import APIView
 
 from api.permissions import IsTrainee
 from api.serializers import RateSerializer
-from certificates.models import Certificate
-from certificates.selectors import enrolments_progress
-from cohorts.models import Attendance, Enrolment, TrainingSession
+from certificates.trainee import CohortOverview, trainee_overview
 
 MeSerializer = inline_serializer(
     "Me",
@@ -91,70 +89,8 @@ class Me(APIView):
 
     @extend_schema(responses={200: MeSerializer}, summary="The signed-in trainee's own record")
     def get(self, request):
-        participant = request.user.participant
-        now = timezone.now()
-        enrolments = Enrolment.objects.filter(participant=participant).order_by("cohort__year")
-        progress = enrolments_progress(enrolments, now=now)
-        cohort_ids = [p.enrolment.cohort_id for p in progress]
-        sessions = TrainingSession.objects.filter(cohort_id__in=cohort_ids).prefetch_related(
-            Prefetch(
-                "attendances",
-                queryset=Attendance.objects.filter(participant=participant),
-                to_attr="own_marks",
-            )
-        )
-        by_cohort: dict[int, list] = {}
-        for session in sessions.order_by("starts_at"):
-            by_cohort.setdefault(session.cohort_id, []).append(session)
-        certificates = {c.cohort_id: c for c in Certificate.objects.filter(participant=participant)}
-        cohorts = []
-        for row in progress:
-            enrolment, p = row.enrolment, row.progress
-            certificate = certificates.get(enrolment.cohort_id)
-            cohorts.append(
-                {
-                    "id": enrolment.cohort_id,
-                    "code": enrolment.cohort.code,
-                    "name": enrolment.cohort.name,
-                    "year": enrolment.cohort.year,
-                    "enrolment_status": enrolment.status,
-                    "progress": {
-                        "attendance_rate": _rate(p.rate),
-                        "threshold_percent": p.threshold_percent,
-                        "eligible": p.eligible,
-                        "reachable": p.reachable,
-                        "sessions_left": p.sessions_left,
-                        "hours_attended": str(p.hours_attended),
-                        "reasons": p.reasons,
-                    },
-                    "sessions": [
-                        {
-                            "id": s.pk,
-                            "title": s.title,
-                            "starts_at": s.starts_at,
-                            "ends_at": s.ends_at,
-                            "city": s.city,
-                            "venue": s.venue,
-                            "modality": s.modality,
-                            "past": s.starts_at <= now,
-                            "mark": s.own_marks[0].status if s.own_marks else None,
-                        }
-                        for s in by_cohort.get(enrolment.cohort_id, [])
-                    ],
-                    "certificate": {
-                        "serial": certificate.serial,
-                        "verification_code": certificate.verification_code,
-                        "issued_on": certificate.issued_on,
-                        "status": certificate.status,
-                        "pdf_url": reverse("api:certificate-pdf", args=[certificate.pk]),
-                        "verification_url": reverse(
-                            "certificates:verify", args=[certificate.verification_code]
-                        ),
-                    }
-                    if certificate
-                    else None,
-                }
-            )
+        overview = trainee_overview(request.user.participant)
+        participant = overview.participant
         return Response(
             {
                 "participant": {
@@ -165,6 +101,52 @@ class Me(APIView):
                     "region": participant.region_id,
                     "preferred_language": participant.preferred_language,
                 },
-                "cohorts": cohorts,
+                "cohorts": [_cohort(row) for row in overview.cohorts],
             }
         )
+
+
+def _cohort(row: CohortOverview) -> dict:
+    enrolment, p, certificate = row.enrolment, row.progress, row.certificate
+    return {
+        "id": enrolment.cohort_id,
+        "code": enrolment.cohort.code,
+        "name": enrolment.cohort.name,
+        "year": enrolment.cohort.year,
+        "enrolment_status": enrolment.status,
+        "progress": {
+            "attendance_rate": _rate(p.rate),
+            "threshold_percent": p.threshold_percent,
+            "eligible": p.eligible,
+            "reachable": p.reachable,
+            "sessions_left": p.sessions_left,
+            "hours_attended": str(p.hours_attended),
+            "reasons": p.reasons,
+        },
+        "sessions": [
+            {
+                "id": line.session.pk,
+                "title": line.session.title,
+                "starts_at": line.session.starts_at,
+                "ends_at": line.session.ends_at,
+                "city": line.session.city,
+                "venue": line.session.venue,
+                "modality": line.session.modality,
+                "past": line.past,
+                "mark": line.mark,
+            }
+            for line in row.sessions
+        ],
+        "certificate": {
+            "serial": certificate.serial,
+            "verification_code": certificate.verification_code,
+            "issued_on": certificate.issued_on,
+            "status": certificate.status,
+            "pdf_url": reverse("api:certificate-pdf", args=[certificate.pk]),
+            "verification_url": reverse(
+                "certificates:verify", args=[certificate.verification_code]
+            ),
+        }
+        if certificate
+        else None,
+    }
