@@ -6,9 +6,6 @@ A cached report is keyed by the reports' generation, which every write bumps, so
 report is never stale after a write.
 """
 
-import hashlib
-import json
-
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
@@ -27,10 +24,14 @@ from rest_framework.views import APIView
 
 from api.permissions import IsManagerOrFunder
 from api.renderers import CSVRenderer, XLSXRenderer
-from certificates.reports import GROUP_KEYS, ReportFilters, progress_report, timeline_report
-from certificates.suppression import suppress
-from cohorts import roles
-from cohorts.report_cache import generation
+from certificates.report_views import (
+    cached_payload,
+    caller_scope,
+    report_filters,
+    report_key,
+    report_payload,
+)
+from certificates.reports import GROUP_KEYS, progress_report, timeline_report
 
 
 class ReportQuery(serializers.Serializer):
@@ -93,28 +94,16 @@ class _Report(APIView):
         query = self.query_class(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        role = roles.user_role(request.user)
-        scope = roles.region_scope(request.user) if role == "manager" else None
-        filters = ReportFilters(
-            year=params.get("year"),
-            region=params.get("region"),
-            cohort=params.get("cohort"),
-            regions_in_scope=scope,
-        )
-        # The generation changes with every write; the rest says who asks for what.
-        who = [role, "all" if scope is None else sorted(scope)]
-        what = hashlib.sha256(json.dumps([who, params], sort_keys=True).encode()).hexdigest()
-        key = f"report:{self.kind}:{generation()}:{what}"
+        role, scope = caller_scope(request.user)
+        filters = report_filters(params, scope)
+        key = report_key(self.kind, role, scope, params)
         fmt = getattr(request.accepted_renderer, "format", "json")
         # The rendered bytes are cached too (by format and language, which change the
         # headers of CSV and Excel files): a hit is then one cache read, no re-encoding.
         rendered_key = f"{key}:{fmt}:{get_language()}"
         rendered = cache.get(rendered_key)
         if rendered is None:
-            data = cache.get(key)
-            if data is None:
-                data = self.compute(params, filters, role)
-                cache.set(key, data, settings.REPORT_CACHE_SECONDS)
+            data = cached_payload(key, lambda: self.compute(params, filters, role))
             renderer = request.accepted_renderer
             body = renderer.render(data, request.accepted_media_type, self.get_renderer_context())
             content_type = renderer.media_type + (
@@ -132,18 +121,7 @@ class _Report(APIView):
         return response
 
     def compute(self, params, filters, role) -> dict:
-        report = self.build(params, filters)
-        if role == "funder":
-            report = suppress(report, settings.REPORT_SUPPRESSION_THRESHOLD)
-        return {
-            "group_by": list(report.group_by),
-            "suppression_threshold": settings.REPORT_SUPPRESSION_THRESHOLD
-            if role == "funder"
-            else None,
-            "generated_at": timezone.now().isoformat(),
-            "rows": report.rows,
-            "totals": report.totals,
-        }
+        return report_payload(self.build(params, filters), role)
 
 
 class ProgressReport(_Report):
