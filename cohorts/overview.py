@@ -1,0 +1,122 @@
+"""Reads for the programme managers' pages: their cohorts at a glance, and the sheet's state.
+
+Everything here is scoped to the caller's regions (cohorts.roles) and costs a constant
+number of queries whatever the number of cohorts, sessions or people.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from cohorts.models import Attendance, Cohort, Enrolment, TrainingSession
+from cohorts.roles import scope_cohorts, scope_enrolments, scope_sessions
+from cohorts.selectors import sessions_without_attendance
+
+UPCOMING_DAYS = 7
+
+
+@dataclass
+class CohortOverview:
+    cohort: Cohort
+    active: int
+    withdrawn: int
+    sessions_total: int
+    sessions_held: int
+    flagged: list[TrainingSession] = field(default_factory=list)
+    upcoming: list[TrainingSession] = field(default_factory=list)
+
+
+def _count(qs, expression=None):
+    """A correlated COUNT as a subquery: several counts on one row without a join fan-out."""
+    counted = qs.order_by().values("cohort_id").annotate(n=Count("pk")).values("n")[:1]
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def manager_cohorts(user, now=None) -> list[CohortOverview]:
+    """The cohorts in the user's scope, most recent year first, with what needs attention:
+    sessions ended without any mark, and sessions from today to a week ahead.
+
+    Enrolment counts only include the participants of the user's regions. Cancelled
+    sessions are left out of the counts and the flags (nobody attends a cancelled one).
+    Three queries (plus the scope's own), whatever the number of cohorts.
+    """
+    now = now or timezone.now()
+    enrolments = scope_enrolments(Enrolment.objects.filter(cohort_id=OuterRef("pk")), user)
+    sessions = TrainingSession.objects.filter(cohort_id=OuterRef("pk"), cancelled_at__isnull=True)
+    cohorts = list(
+        scope_cohorts(Cohort.objects.all(), user)
+        .annotate(
+            n_active=_count(enrolments.filter(status=Enrolment.Status.ACTIVE)),
+            n_withdrawn=_count(enrolments.filter(status=Enrolment.Status.WITHDRAWN)),
+            n_sessions=_count(sessions),
+            n_held=_count(sessions.filter(starts_at__lte=now)),
+        )
+        .order_by("-year", "name", "pk")
+    )
+    rows = {
+        c.pk: CohortOverview(c, c.n_active, c.n_withdrawn, c.n_sessions, c.n_held) for c in cohorts
+    }
+    if not rows:
+        return []
+    in_scope = scope_cohorts(Cohort.objects.filter(pk__in=rows), user)
+    flagged = sessions_without_attendance(in_scope, now=now).filter(cancelled_at__isnull=True)
+    for session in flagged.order_by("starts_at", "pk"):
+        rows[session.cohort_id].flagged.append(session)
+    for session in upcoming_sessions(user, now=now).filter(cohort_id__in=rows):
+        rows[session.cohort_id].upcoming.append(session)
+    return list(rows.values())
+
+
+def upcoming_sessions(user, now=None):
+    """Sessions from the start of today (local time) to the end of the 7th day ahead."""
+    now = now or timezone.now()
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    until = today + datetime.timedelta(days=UPCOMING_DAYS + 1)
+    return (
+        scope_sessions(TrainingSession.objects.all(), user)
+        .filter(starts_at__gte=today, starts_at__lt=until)
+        .select_related("cohort")
+        .order_by("starts_at", "pk")
+    )
+
+
+def last_recording(marks: list[Attendance | None]) -> Attendance | None:
+    """The most recently recorded mark of a roster (who took the last marks, and when)."""
+    recorded = [m for m in marks if m is not None]
+    return max(recorded, key=lambda m: (m.recorded_at, m.pk)) if recorded else None
+
+
+def session_state(session: TrainingSession, now=None) -> str:
+    """ "cancelled", "future" (not started: nothing to record yet) or "open"."""
+    now = now or timezone.now()
+    if session.cancelled_at is not None:
+        return "cancelled"
+    if session.starts_at > now:
+        return "future"
+    return "open"
+
+
+def progress_enrolments(cohort: Cohort, user, search: str = "", region: str = ""):
+    """The cohort's enrolments the user may see, filtered by name and region."""
+    qs = scope_enrolments(Enrolment.objects.filter(cohort=cohort), user)
+    if region:
+        qs = qs.filter(participant__region_id=region)
+    for word in search.split():
+        qs = qs.filter(
+            Q(participant__first_name__icontains=word)
+            | Q(participant__last_name__icontains=word)
+            | Q(participant__first_name_ar__icontains=word)
+            | Q(participant__last_name_ar__icontains=word)
+        )
+    return qs.order_by("participant__last_name", "participant__first_name", "participant_id")
+
+
+def certificate_statuses(cohort: Cohort, participant_ids) -> dict[int, str]:
+    """Certificate status ("issued"/"revoked") per participant of a cohort, in one query."""
+    from certificates.models import Certificate
+
+    rows = Certificate.objects.filter(cohort=cohort, participant_id__in=list(participant_ids))
+    return dict(rows.values_list("participant_id", "status"))
