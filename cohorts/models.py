@@ -448,3 +448,60 @@ class FunderProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.organisation})"
+
+
+class AccountEmail(models.Model):
+    """The sent-log of account e-mails (invitations and password resets): one row per
+    request, so a duplicate task sends it once and a later request sends a fresh one.
+
+    The sending task locks the row and records `sent_at` in the same transaction as the
+    send (as for certificates), so a retried or duplicated task finds it already sent.
+    """
+
+    class Kind(models.TextChoices):
+        INVITATION = "invitation", _("Account invitation")
+        RESET = "reset", _("Password reset")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user account"),
+        on_delete=models.CASCADE,
+        related_name="account_emails",
+    )
+    participant = models.ForeignKey(
+        Participant,
+        verbose_name=_("participant"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="account_emails",
+    )
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("account e-mail")
+        verbose_name_plural = _("account e-mails")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "kind", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} → {self.user} ({self.get_status_display()})"

@@ -151,3 +151,14 @@ def send_digests() -> int:
     from certificates.alerts import digests_send
 
     return digests_send()
+
+
+@shared_task(bind=True, max_retries=8)
+def send_account_email(self, account_email_id: int) -> bool:
+    """Send one account invitation or password-reset e-mail, once (see cohorts.invitations)."""
+    from cohorts.invitations import account_email_send
+
+    try:
+        return account_email_send(account_email_id)
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=min(60 * 2**self.request.retries, 3600)) from exc
