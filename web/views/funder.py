@@ -1,16 +1,115 @@
-"""The funders' dashboard. Placeholder: being built."""
+"""The funders' dashboard (also open to programme managers) and its PDF report.
 
+Aggregates only, from the same cached reports as the API: funders see every region with
+small groups withheld, managers their own regions in full (certificates.dashboard).
+"""
+
+from urllib.parse import urlencode
+
+from django import forms
+from django.http import HttpResponse
 from django.shortcuts import render
-from django.urls import path
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
+from certificates.charts import bar_chart, svg_markup
+from certificates.dashboard import YEARS, build_dashboard, percent, region_names
+from certificates.report_pdf import render_dashboard_pdf
+from cohorts import roles
 from web.access import role_required
+
+
+class DashboardFilters(forms.Form):
+    year = forms.TypedChoiceField(label=_("Year"), required=False, coerce=int, empty_value=None)
+    region = forms.ChoiceField(label=_("Region"), required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["year"].choices = [("", _("All years")), *((y, str(y)) for y in YEARS)]
+        scope = roles.region_scope(user) if roles.user_role(user) == "manager" else None
+        names = region_names()
+        codes = sorted(names) if scope is None else sorted(c for c in names if c in scope)
+        self.fields["region"].choices = [("", _("All regions")), *((c, names[c]) for c in codes)]
+
+    def values(self) -> dict:
+        """The valid filters; a bad one is reported on the form and left out."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {"year": data.get("year") or None, "region": data.get("region") or None}
+
+
+def _filters(request) -> tuple[DashboardFilters, dict]:
+    form = DashboardFilters(request.GET or None, user=request.user)
+    return form, form.values() if request.GET else {"year": None, "region": None}
+
+
+def _query(values: dict, **extra) -> str:
+    return urlencode({**{k: v for k, v in values.items() if v}, **extra})
+
+
+def _chart(series, rtl: bool):
+    return bar_chart(
+        series.title,
+        series.labels,
+        series.values,
+        percent=series.percent,
+        vertical=series.vertical,
+        threshold=series.threshold,
+        threshold_label=series.threshold_label,
+        value_label=percent if series.percent else None,
+        rtl=rtl,
+    )
 
 
 @role_required("funder", "manager")
 def funder_dashboard(request):
-    return render(request, "web/placeholder.html")
+    form, values = _filters(request)
+    dashboard = build_dashboard(request.user, **values)
+    rtl = get_language() == "ar"
+    charts = [
+        {
+            "series": series,
+            "svg": svg_markup(_chart(series, rtl), chart_id=series.id, title=series.title),
+        }
+        for series in dashboard.series
+    ]
+    report_url = reverse("api:report-progress")
+    downloads = {
+        fmt: f"{report_url}?{_query(values, group_by='region,year,sex,role', format=fmt)}"
+        for fmt in ("csv", "xlsx")
+    }
+    downloads["pdf"] = f"{reverse('web:funder-report-pdf')}?{_query(values)}".rstrip("?")
+    return render(
+        request,
+        "web/funder/dashboard.html",
+        {
+            "form": form,
+            "dashboard": dashboard,
+            "charts": charts,
+            "downloads": downloads,
+            "headline": [
+                (cell, dashboard.headline_labels[cell.measure]) for cell in dashboard.headline
+            ],
+        },
+    )
+
+
+@role_required("funder", "manager")
+def funder_report_pdf(request):
+    _form, values = _filters(request)
+    dashboard = build_dashboard(request.user, **values)
+    body = render_dashboard_pdf(dashboard)
+    response = HttpResponse(body, content_type="application/pdf")
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = (
+        f'attachment; filename="progress-report-{stamp}-{dashboard.language}.pdf"'
+    )
+    return response
 
 
 urlpatterns = [
     path("dashboard/", funder_dashboard, name="funder-dashboard"),
+    path("dashboard/report.pdf", funder_report_pdf, name="funder-report-pdf"),
 ]
