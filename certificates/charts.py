@@ -94,7 +94,7 @@ def bar_chart(
             drawing.height - 16,
             text(title),
             fontName=bold_font,
-            fontSize=11,
+            fontSize=12,
             fillColor=INK,
             textAnchor="end" if rtl else "start",
         )
@@ -106,7 +106,7 @@ def bar_chart(
                 drawing.height - 16,
                 text(threshold_label),
                 fontName=font,
-                fontSize=8,
+                fontSize=9,
                 fillColor=THRESHOLD,
                 textAnchor="start" if rtl else "end",
             )
@@ -115,10 +115,10 @@ def bar_chart(
 
 
 def _rows(title, labels, values, top, label_of, text, rtl, font, width, threshold) -> Drawing:
-    row, size, head, foot = 20, 9, 28, 6
+    row, size, head, foot = 24, 10.5, 30, 6
     height = head + row * max(len(labels), 1) + foot
     drawing = Drawing(width, height)
-    label_width = min(170, width * 0.36)
+    label_width = min(190, width * 0.38)
     value_width = 44
     span = width - label_width - value_width - 16
     # x of the bars' base and the direction they grow in.
@@ -147,7 +147,7 @@ def _rows(title, labels, values, top, label_of, text, rtl, font, width, threshol
             length = span * max(0.0, min(value / top, 1.0)) if top else 0.0
             caption = label_of(value)
             x = base - length if rtl else base
-            bars.add(Rect(x, y, length, row - 8, fillColor=BAR, strokeColor=None))
+            bars.add(Rect(x, y, length, row - 10, fillColor=BAR, strokeColor=None))
         bars.add(
             String(
                 base + sign * (length + 4),
@@ -171,7 +171,7 @@ def _rows(title, labels, values, top, label_of, text, rtl, font, width, threshol
 
 
 def _columns(title, labels, values, top, label_of, text, rtl, font, width, threshold) -> Drawing:
-    size, head, foot, plot = 9, 28, 22, 150
+    size, head, foot, plot = 10.5, 30, 24, 120
     height = head + plot + foot + 14
     drawing = Drawing(width, height)
     n = max(len(labels), 1)

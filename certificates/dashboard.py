@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.utils.formats import number_format
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 
 from certificates.models import CompletionRule
@@ -82,15 +82,17 @@ class Dashboard:
 
 
 def measure_labels() -> dict[str, str]:
+    # A context of their own: "Withdrawn" as a column of counts is not the status of an
+    # enrolment elsewhere in the catalogue (French agrees the two differently).
     return {
-        "people": _("People"),
-        "enrolled": _("Enrolled"),
-        "withdrawn": _("Withdrawn"),
-        "sessions_held": _("Sessions held"),
-        "attendance_rate": _("Attendance rate"),
-        "completion_rate": _("Completion rate"),
-        "certificates_issued": _("Certificates issued"),
-        "women_share": _("Women's share"),
+        "people": pgettext("dashboard", "People"),
+        "enrolled": pgettext("dashboard", "Enrolled"),
+        "withdrawn": pgettext("dashboard", "Withdrawn"),
+        "sessions_held": pgettext("dashboard", "Sessions held"),
+        "attendance_rate": pgettext("dashboard", "Attendance rate"),
+        "completion_rate": pgettext("dashboard", "Completion rate"),
+        "certificates_issued": pgettext("dashboard", "Certificates issued"),
+        "women_share": pgettext("dashboard", "Women's share"),
     }
 
 
@@ -201,14 +203,16 @@ def _table(user, key, title, filters, names, *, with_share: bool) -> Table:
         id=f"by-{key}",
         title=title,
         key_label={
-            "region": _("Region"),
-            "year": _("Year"),
-            "sex": _("Sex"),
-            "role": _("Role"),
+            "region": pgettext("dashboard", "Region"),
+            "year": pgettext("dashboard", "Year"),
+            "sex": pgettext("dashboard", "Sex"),
+            "role": pgettext("dashboard", "Role"),
         }[key],
         columns=columns,
         rows=rows,
-        totals=Row("total", _("All"), total_cells, bool(totals.get("suppressed"))),
+        totals=Row(
+            "total", pgettext("dashboard", "All"), total_cells, bool(totals.get("suppressed"))
+        ),
     )
 
 
@@ -293,8 +297,11 @@ def build_dashboard(user, *, year: int | None = None, region: str | None = None)
         ),
     ]
     shown_filters = [
-        (_("Year"), str(year) if year else _("All years")),
-        (_("Region"), names.get(region, region) if region else _("All regions")),
+        (pgettext("dashboard", "Year"), str(year) if year else _("All years")),
+        (
+            pgettext("dashboard", "Region"),
+            names.get(region, region) if region else _("All regions"),
+        ),
     ]
     return Dashboard(
         language=language,

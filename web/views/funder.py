@@ -11,7 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from certificates.charts import bar_chart, svg_markup
@@ -22,8 +22,10 @@ from web.access import role_required
 
 
 class DashboardFilters(forms.Form):
-    year = forms.TypedChoiceField(label=_("Year"), required=False, coerce=int, empty_value=None)
-    region = forms.ChoiceField(label=_("Region"), required=False)
+    year = forms.TypedChoiceField(
+        label=pgettext_lazy("dashboard", "Year"), required=False, coerce=int, empty_value=None
+    )
+    region = forms.ChoiceField(label=pgettext_lazy("dashboard", "Region"), required=False)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
