@@ -402,3 +402,14 @@ def test_admin_action_invites_the_selection(client, rsk, on_commit):
         )
     assert response.status_code == 200
     assert len(mail.outbox) == 1
+
+
+def test_a_switched_off_account_cannot_use_its_link(client, rsk, on_commit):
+    person = ParticipantFactory()
+    _invite([person], rsk, on_commit)
+    person.refresh_from_db()
+    get_user_model().objects.filter(pk=person.user_id).update(is_active=False)
+    response = _set_password(client, _link(mail.outbox[0]))
+    assert b'id="link-invalid"' in response.content
+    person.user.refresh_from_db()
+    assert not person.user.has_usable_password()

@@ -85,31 +85,35 @@ def _remember_language(request, response, user) -> None:
         )
 
 
-class SetPasswordView(auth_views.PasswordResetConfirmView):
-    """The invitation link: choose a password, then land signed in on one's own page."""
+class _ChoosePasswordView(auth_views.PasswordResetConfirmView):
+    """Django's confirm view: the token is checked, then swapped for a session marker so it
+    leaves the address bar; on success the person is signed in."""
 
     template_name = "web/accounts/set_password.html"
-    token_generator = invitations.invitation_tokens
     post_reset_login = True
+
+    def get_user(self, uidb64):
+        user = super().get_user(uidb64)
+        # A switched-off account gets no password through an old link (nor a session).
+        return user if user is not None and user.is_active else None
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        _remember_language(self.request, response, form.user)
+        return response
+
+
+class SetPasswordView(_ChoosePasswordView):
+    """The invitation link: choose a password, then land signed in on one's own page."""
+
+    token_generator = invitations.invitation_tokens
     success_url = reverse_lazy("web:home")
     extra_context = {"purpose": "invitation"}
 
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        _remember_language(self.request, response, form.user)
-        return response
 
-
-class ResetConfirmView(auth_views.PasswordResetConfirmView):
-    template_name = "web/accounts/set_password.html"
-    post_reset_login = True
+class ResetConfirmView(_ChoosePasswordView):
     success_url = reverse_lazy("web:password-reset-complete")
     extra_context = {"purpose": "reset"}
-
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        _remember_language(self.request, response, form.user)
-        return response
 
 
 # Password reset -----------------------------------------------------------------------------
