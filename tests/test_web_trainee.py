@@ -185,6 +185,25 @@ def test_times_are_shown_in_local_time(world):
     assert f"{local:%H:%M}–{timezone.localtime(session.ends_at):%H:%M}" in item
 
 
+def test_an_online_session_gives_its_link_instead_of_a_place(world):
+    now = timezone.now()
+    session = SessionFactory(
+        cohort=world["running"],
+        title="Webinaire",
+        starts_at=now + datetime.timedelta(days=8),
+        ends_at=now + datetime.timedelta(days=8, hours=2),
+        modality="remote",
+        city="",
+        venue="",
+        online_url="https://visio.example.org/r2021",
+    )
+    html = _client(world["user"]).get("/me/", **EN).content.decode()
+    item = re.search(rf'data-session="{session.pk}".*?</li>', html, re.S).group(0)
+    assert "Online" in item
+    assert 'href="https://visio.example.org/r2021"' in item
+    assert "Remote" in item
+
+
 def test_certificate_block_gives_serial_code_download_and_verification(world):
     certificate = world["certificate"]
     html = _client(world["user"]).get("/me/", **EN).content.decode()
