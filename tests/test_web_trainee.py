@@ -13,7 +13,7 @@ from icalendar import Calendar
 
 from certificates.models import Certificate
 from certificates.services import certificate_issue, certificate_revoke
-from cohorts.models import Attendance, FunderProfile, Organisation
+from cohorts.models import Attendance, Enrolment, FunderProfile, Organisation
 from tests.factories import (
     AttendanceFactory,
     CohortFactory,
@@ -247,6 +247,17 @@ def test_unreachable_certificate_says_why(world):
     assert 'aria-valuenow="0"' in block
     assert "No longer reachable" in block
     assert "Your attendance rate is below the required rate." in block
+
+
+def test_a_withdrawn_trainee_is_told_and_offered_no_calendar_link(world):
+    Enrolment.objects.filter(participant=world["amina"], cohort=world["running"]).update(
+        status="withdrawn", withdrawn_on=datetime.date(2021, 2, 1)
+    )
+    block = _section(_client(world["user"]).get("/me/", **EN).content.decode(), world["running"])
+    assert 'data-status="withdrawn"' in block
+    assert 'data-state="unreachable"' in block
+    assert "You have withdrawn from this cohort." in block
+    assert "data-ics=" not in block
 
 
 def test_a_trainee_without_cohorts_gets_a_notice(world):
