@@ -103,3 +103,21 @@ def test_future_session_shows_a_notice_and_no_save(open_page, world):
     page.goto(f"/manage/sessions/{session.pk}/attendance/")
     expect(page.locator("#sheet-closed")).to_contain_text("not started yet")
     expect(page.locator("#save")).to_have_count(0)
+
+
+def test_managers_pages_fit_an_arabic_phone(open_page, world):
+    page = open_page(phone=True, locale="ar-MA")
+    sign_in(page, "manager-rsk")
+    for url in [
+        "/manage/",
+        f"/manage/sessions/{world['running_sessions'][1].pk}/attendance/",
+        f"/manage/cohorts/{world['running'].pk}/progress/",
+    ]:
+        page.goto(url)
+        expect(page.locator("html")).to_have_attribute("dir", "rtl")
+        _no_horizontal_scroll(page)
+    # The flagged session on the home page links to its sheet.
+    page.goto("/manage/")
+    flagged = page.locator(f"li.flag[data-session='{world['running_sessions'][1].pk}'] a")
+    flagged.click()
+    expect(page).to_have_url(re.compile(rf"/manage/sessions/{world['running_sessions'][1].pk}/"))
