@@ -458,3 +458,19 @@ def test_progress_costs_a_constant_number_of_queries(mgr, data):
         EnrolmentFactory(participant=person, cohort=data["cohort"])
         AttendanceFactory(session=data["sessions"][0], participant=person)
     assert count() == before
+
+
+def test_sheet_costs_a_constant_number_of_queries(mgr, data):
+    session = data["sessions"][0]
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            assert mgr.get(_sheet_url(session)).status_code == 200
+        return len(queries)
+
+    before = count()
+    for _ in range(5):
+        person = ParticipantFactory(region=region("MA-04"))
+        EnrolmentFactory(participant=person, cohort=data["cohort"])
+        AttendanceFactory(session=session, participant=person, status="late")
+    assert count() == before
