@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help setup run demo migrate messages test test-sqlite lint format migrate-check check worker beat bench clean
+.PHONY: help setup run demo migrate messages test test-sqlite lint format migrate-check check worker beat bench screenshots clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ bench-certificates: setup  ## Certificate rendering: our PDF vs a plain ReportLa
 
 bench-reminders: setup  ## 10,000 reminders to a local SMTP sink vs Django sending the same
 	$(BIN)/python bench/reminders.py
+
+screenshots: setup  ## Screenshots of the main pages (desktop, phone; fr, ar) into docs/screenshots/
+	$(BIN)/python tools/screenshots.py
 
 clean:  ## Remove the virtual environment and local data
 	rm -rf $(VENV) var

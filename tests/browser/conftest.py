@@ -53,15 +53,26 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(django_db_setup, django_db_blocker):
     if not CHROMIUM.exists():
         pytest.skip(
             f"Chromium not found at {CHROMIUM}: install Debian's package "
             "(apt-get install chromium) or set CHROMIUM to its path; .ci/run installs it"
         )
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
+    # Once Playwright runs its event loop, the test thread gets new connection objects
+    # (Django keeps them per context), without the copy of the migrated data that
+    # serialized_rollback restores after each flush: hand it over.
+    saved = {
+        alias: connections[alias]._test_serialized_contents
+        for alias in connections
+        if hasattr(connections[alias], "_test_serialized_contents")
+    }
     with sync_playwright() as playwright:
+        for alias, contents in saved.items():
+            connections[alias]._test_serialized_contents = contents
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
