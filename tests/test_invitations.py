@@ -259,7 +259,10 @@ def test_manager_invites_a_cohort_and_reads_the_counts(client, rsk, on_commit):
     client.force_login(rsk)
     with on_commit():
         response = client.post(
-            reverse("web:invite-cohort", args=[cohort.pk]), {"next": "/manage/"}, follow=True
+            reverse("web:invite-cohort", args=[cohort.pk]),
+            {"next": "/manage/"},
+            follow=True,
+            headers={"accept-language": "en"},
         )
     assert response.status_code == 200
     text = " ".join(str(m) for m in response.context["messages"])

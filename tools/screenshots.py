@@ -62,7 +62,8 @@ session = (TrainingSession.objects.filter(cohort=cohort, starts_at__lte=timezone
 print(certificate.verification_code, session.pk, cohort.pk)
 """
     # The last line: the shell may print its automatic imports first.
-    verification, session, cohort = manage(env, "shell", "-c", code).strip().splitlines()[-1].split()
+    last_line = manage(env, "shell", "-c", code).strip().splitlines()[-1]
+    verification, session, cohort = last_line.split()
     return {"code": verification, "session": session, "cohort": cohort}
 
 

@@ -31,6 +31,9 @@ def _invite_as_manager(participant) -> str:
 def test_invited_trainee_sets_a_password_and_signs_in_with_their_email(open_page, world):
     mail.outbox = []
     person = world["others"][0]
+    # The account adopts the trainee's language once the password is set: English here.
+    person.preferred_language = "en"
+    person.save()
     link = _invite_as_manager(person)
 
     page = open_page(locale="en-GB")
