@@ -296,6 +296,20 @@ def account_email_send(row_id: int) -> bool:
     return True
 
 
+def account_emails_waiting(*, now=None) -> list[int]:
+    """Account e-mails still queued after PENDING_WINDOW: their task message was lost (Redis
+    restarted, a worker died before it ran). Queuing them again is safe: the send locks
+    the row and skips it once sent."""
+    now = now or timezone.now()
+    return list(
+        AccountEmail.objects.filter(
+            status=AccountEmail.Status.QUEUED, created_at__lte=now - PENDING_WINDOW
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def summary(result: InviteResult) -> str:
     """The manager's one-line account of what happened, in the page's language."""
     parts = [_("Invitations sent: %(n)s.") % {"n": result.invited}]

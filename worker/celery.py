@@ -32,6 +32,11 @@ app.conf.update(
         # Reminders are due at the minute; a sweep every five minutes sends them in time.
         "sweep-notices": {"task": "worker.tasks.sweep_notices", "schedule": 5 * 60},
         "sweep-alerts": {"task": "worker.tasks.sweep_alerts", "schedule": 60 * 60},
+        # Invitations and password resets someone is waiting for: a lost one goes soon.
+        "sweep-account-emails": {
+            "task": "worker.tasks.sweep_account_emails",
+            "schedule": 10 * 60,
+        },
         # Monday 07:00, local time: the week's digest for each manager (once per week).
         "manager-digests": {
             "task": "worker.tasks.send_digests",

@@ -162,3 +162,14 @@ def send_account_email(self, account_email_id: int) -> bool:
         return account_email_send(account_email_id)
     except TRANSIENT as exc:
         raise self.retry(exc=exc, countdown=min(60 * 2**self.request.retries, 3600)) from exc
+
+
+@shared_task
+def sweep_account_emails() -> dict:
+    """Reconcile: queue again the invitations and reset e-mails whose message was lost."""
+    from cohorts.invitations import account_emails_waiting
+
+    waiting = account_emails_waiting()
+    for pk in waiting:
+        send_account_email.delay(pk)
+    return {"queued": len(waiting)}
