@@ -67,6 +67,23 @@ class Series:
     threshold: float | None = None
     threshold_label: str = ""
 
+    def drawing(self, **style):
+        """The chart, drawn by the one function the page (SVG) and the PDF share; `style`
+        is the medium's: text transform, direction, fonts, width."""
+        from certificates.charts import bar_chart
+
+        return bar_chart(
+            self.title,
+            self.labels,
+            self.values,
+            percent=self.percent,
+            vertical=self.vertical,
+            threshold=self.threshold,
+            threshold_label=self.threshold_label,
+            value_label=percent if self.percent else None,
+            **style,
+        )
+
 
 @dataclass(frozen=True)
 class Dashboard:

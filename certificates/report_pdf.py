@@ -28,8 +28,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from certificates.charts import bar_chart
-from certificates.dashboard import Dashboard, percent
+from certificates.dashboard import Dashboard
 from certificates.pdf import _RTL, FONT, FONT_BOLD, arabic_lines, register_fonts, shape_arabic
 
 INK = HexColor("#1b2631")
@@ -101,21 +100,7 @@ class _Typesetter:
 
 
 def _chart(series, ts: _Typesetter, width: float):
-    return bar_chart(
-        series.title,
-        series.labels,
-        series.values,
-        percent=series.percent,
-        vertical=series.vertical,
-        threshold=series.threshold,
-        threshold_label=series.threshold_label,
-        value_label=percent if series.percent else None,
-        text=ts.text,
-        rtl=ts.rtl,
-        font=ts.font,
-        bold_font=ts.bold,
-        width=width,
-    )
+    return series.drawing(text=ts.text, rtl=ts.rtl, font=ts.font, bold_font=ts.bold, width=width)
 
 
 def _grid(rows: list[list], widths: list[float], ts: _Typesetter, *, footer: bool) -> Table:

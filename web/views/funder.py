@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from certificates.charts import bar_chart, svg_markup
-from certificates.dashboard import YEARS, build_dashboard, percent, region_names
+from certificates.charts import svg_markup
+from certificates.dashboard import YEARS, build_dashboard, region_names
 from certificates.report_pdf import render_dashboard_pdf
 from cohorts import roles
 from web.access import role_required
@@ -51,20 +51,6 @@ def _query(values: dict, **extra) -> str:
     return urlencode({**{k: v for k, v in values.items() if v}, **extra})
 
 
-def _chart(series, rtl: bool):
-    return bar_chart(
-        series.title,
-        series.labels,
-        series.values,
-        percent=series.percent,
-        vertical=series.vertical,
-        threshold=series.threshold,
-        threshold_label=series.threshold_label,
-        value_label=percent if series.percent else None,
-        rtl=rtl,
-    )
-
-
 @role_required("funder", "manager")
 def funder_dashboard(request):
     form, values = _filters(request)
@@ -73,7 +59,7 @@ def funder_dashboard(request):
     charts = [
         {
             "series": series,
-            "svg": svg_markup(_chart(series, rtl), chart_id=series.id, title=series.title),
+            "svg": svg_markup(series.drawing(rtl=rtl), chart_id=series.id, title=series.title),
         }
         for series in dashboard.series
     ]
