@@ -144,7 +144,9 @@ def main() -> int:
                         page.goto(path)
                         page.wait_for_load_state("networkidle")
                         target = out / f"{name}-{language}-{device}.png"
-                        page.screenshot(path=str(target), full_page=True)
+                        # Desktop: the whole page; phone: the screen as the person sees
+                        # it first (a fixed save bar stays where it is on a phone).
+                        page.screenshot(path=str(target), full_page=device == "desktop")
                         context.close()
                         done += 1
                         print(f"[{done}/{total}] {target}", flush=True)
