@@ -65,6 +65,9 @@ bench-certificates: setup  ## Certificate rendering: our PDF vs a plain ReportLa
 bench-reminders: setup  ## 10,000 reminders to a local SMTP sink vs Django sending the same
 	$(BIN)/python bench/reminders.py
 
+bench-pages: setup  ## Pages vs their API twins at national scale (PostgreSQL; see README)
+	$(BIN)/python -W ignore bench/pages.py
+
 screenshots: setup  ## Screenshots of the main pages (desktop, phone; fr, ar) into docs/screenshots/
 	$(BIN)/python tools/screenshots.py
 

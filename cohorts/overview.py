@@ -7,7 +7,7 @@ number of queries whatever the number of cohorts, sessions or people.
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -35,35 +35,51 @@ def _count(qs, expression=None):
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def manager_cohorts(user, now=None) -> list[CohortOverview]:
-    """The cohorts in the user's scope, most recent year first, with what needs attention:
-    sessions ended without any mark, and sessions from today to a week ahead.
+def cohort_years(user) -> list[int]:
+    """The programme years of the cohorts in the user's scope, most recent first."""
+    cohorts = scope_cohorts(Cohort.objects.all(), user)
+    return sorted(set(cohorts.values_list("year", flat=True)), reverse=True)
 
-    Enrolment counts only include the participants of the user's regions. Cancelled
-    sessions are left out of the counts and the flags (nobody attends a cancelled one).
-    Three queries (plus the scope's own), whatever the number of cohorts.
+
+def cohorts_at_a_glance(user, *, year: int | None = None, now=None) -> QuerySet[Cohort]:
+    """The cohorts in the user's scope (of one year, or all), most recent year first, each
+    with its enrolment and session counts as annotations.
+
+    Lazy: slice it (a page) before reading, and the counts run for that page only. Only
+    the participants of the user's regions are counted; cancelled sessions are left out.
     """
     now = now or timezone.now()
     enrolments = scope_enrolments(Enrolment.objects.filter(cohort_id=OuterRef("pk")), user)
     sessions = TrainingSession.objects.filter(cohort_id=OuterRef("pk"), cancelled_at__isnull=True)
-    cohorts = list(
-        scope_cohorts(Cohort.objects.all(), user)
-        .annotate(
-            n_active=_count(enrolments.filter(status=Enrolment.Status.ACTIVE)),
-            n_withdrawn=_count(enrolments.filter(status=Enrolment.Status.WITHDRAWN)),
-            n_sessions=_count(sessions),
-            n_held=_count(sessions.filter(starts_at__lte=now)),
-        )
-        .order_by("-year", "name", "pk")
-    )
+    cohorts = scope_cohorts(Cohort.objects.all(), user)
+    if year is not None:
+        cohorts = cohorts.filter(year=year)
+    return cohorts.annotate(
+        n_active=_count(enrolments.filter(status=Enrolment.Status.ACTIVE)),
+        n_withdrawn=_count(enrolments.filter(status=Enrolment.Status.WITHDRAWN)),
+        n_sessions=_count(sessions),
+        n_held=_count(sessions.filter(starts_at__lte=now)),
+    ).order_by("-year", "name", "pk")
+
+
+def flagged_sessions(user, now=None) -> QuerySet[TrainingSession]:
+    """Sessions of the user's cohorts that have ended with no mark at all (not cancelled)."""
+    in_scope = scope_cohorts(Cohort.objects.all(), user)
+    return sessions_without_attendance(in_scope, now=now).filter(cancelled_at__isnull=True)
+
+
+def manager_cohorts(cohorts: list[Cohort], user, now=None) -> list[CohortOverview]:
+    """What needs attention in these cohorts (a page of `cohorts_at_a_glance`): sessions
+    ended without any mark, and sessions from today to a week ahead. Two queries."""
+    now = now or timezone.now()
     rows = {
         c.pk: CohortOverview(c, c.n_active, c.n_withdrawn, c.n_sessions, c.n_held) for c in cohorts
     }
     if not rows:
         return []
-    in_scope = scope_cohorts(Cohort.objects.filter(pk__in=rows), user)
-    flagged = sessions_without_attendance(in_scope, now=now).filter(cancelled_at__isnull=True)
-    for session in flagged.order_by("starts_at", "pk"):
+    for session in (
+        flagged_sessions(user, now=now).filter(cohort_id__in=rows).order_by("starts_at", "pk")
+    ):
         rows[session.cohort_id].flagged.append(session)
     for session in upcoming_sessions(user, now=now).filter(cohort_id__in=rows):
         rows[session.cohort_id].upcoming.append(session)

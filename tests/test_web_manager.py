@@ -184,7 +184,7 @@ def test_cancelled_sessions_are_not_flagged(mgr, data):
 def test_home_costs_the_same_queries_whatever_the_number_of_cohorts(mgr, data):
     def count():
         with CaptureQueriesContext(connection) as queries:
-            assert mgr.get(reverse("web:manager-home")).status_code == 200
+            assert mgr.get(reverse("web:manager-home") + "?year=all").status_code == 200
         return len(queries)
 
     before = count()
@@ -195,8 +195,32 @@ def test_home_costs_the_same_queries_whatever_the_number_of_cohorts(mgr, data):
         _session(cohort, -1 - n)
         _session(cohort, 1 + n)
     after = count()
-    assert len(mgr.get(reverse("web:manager-home")).context["rows"]) == 5
+    assert len(mgr.get(reverse("web:manager-home") + "?year=all").context["rows"]) == 5
     assert after == before
+
+
+def test_home_shows_the_latest_year_by_default_and_pages_the_cohorts(mgr, data):
+    from web.views import manager as manager_views
+
+    older = [CohortFactory(year=2020, name=f"Promotion 2020 — {n:02}") for n in range(3)]
+    home = reverse("web:manager-home")
+    response = mgr.get(home)
+    assert [row.cohort for row in response.context["rows"]] == [data["cohort"]]
+    assert response.context["years"] == [2021, 2020]
+    response = mgr.get(home + "?year=2020")
+    assert [row.cohort for row in response.context["rows"]] == older
+    # A page of two: the second page holds the rest, in the same order.
+    manager_views.COHORTS_PER_PAGE, previous = 2, manager_views.COHORTS_PER_PAGE
+    try:
+        first = mgr.get(home + "?year=all")
+        second = mgr.get(home + "?year=all&page=2")
+    finally:
+        manager_views.COHORTS_PER_PAGE = previous
+    listed = [row.cohort for r in (first, second) for row in r.context["rows"]]
+    assert listed == [data["cohort"], *older]
+    assert 'rel="next" href="?year=all&amp;page=2"' in first.content.decode()
+    # An unknown year falls back to the latest, never an error.
+    assert mgr.get(home + "?year=1999&page=x").status_code == 200
 
 
 # --- Attendance sheet -------------------------------------------------------------------

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
@@ -30,17 +31,39 @@ from web.access import role_required
 # --- Home -------------------------------------------------------------------------------
 
 
+COHORTS_PER_PAGE = 20
+
+
+def _chosen_year(raw: str | None, years: list[int]) -> int | None:
+    """The year asked for; "all" for every year; by default the most recent one, which is
+    the one being run (at national scale, all years at once is hundreds of cohorts)."""
+    if raw == "all" or not years:
+        return None
+    if raw and raw.isdigit() and int(raw) in years:
+        return int(raw)
+    return years[0]
+
+
 @role_required("manager")
 def manager_home(request):
     now = timezone.now()
-    rows = overview.manager_cohorts(request.user, now=now)
-    upcoming = [session for row in rows for session in row.upcoming]
-    upcoming.sort(key=lambda s: (s.starts_at, s.pk))
-    flagged = sum(len(row.flagged) for row in rows)
+    years = overview.cohort_years(request.user)
+    year = _chosen_year(request.GET.get("year"), years)
+    cohorts = overview.cohorts_at_a_glance(request.user, year=year, now=now)
+    page = Paginator(cohorts, COHORTS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = overview.manager_cohorts(list(page.object_list), request.user, now=now)
     return render(
         request,
         "web/manager/home.html",
-        {"rows": rows, "upcoming": upcoming, "flagged_total": flagged, "now": now},
+        {
+            "rows": rows,
+            "page": page,
+            "years": years,
+            "year": year,
+            "upcoming": list(overview.upcoming_sessions(request.user, now=now)),
+            "flagged_total": overview.flagged_sessions(request.user, now=now).count(),
+            "now": now,
+        },
     )
 
 
