@@ -16,7 +16,7 @@ from django.urls import path
 from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from certificates.selectors import enrolments_progress
 from cohorts import overview
@@ -254,7 +254,7 @@ STANDINGS = [
     ("eligible", gettext_lazy("Eligible")),
     ("on_track", gettext_lazy("On track (still reachable)")),
     ("at_risk", gettext_lazy("At risk (no longer reachable)")),
-    ("withdrawn", gettext_lazy("Withdrawn")),
+    ("withdrawn", pgettext_lazy("person", "Withdrawn")),
 ]
 STANDING_LABELS = dict(STANDINGS)
 CERTIFICATE_LABELS = {
