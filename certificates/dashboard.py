@@ -268,7 +268,9 @@ def build_dashboard(user, *, year: int | None = None, region: str | None = None)
     language = get_language() or "fr"
     names = region_names(language)
     filters = {"year": year, "region": region}
-    overall = progress_for(user, group_by=[], **filters)
+    # The totals are over everything filtered, whatever the grouping: the by-region report
+    # (which the table below reads from the cache) has them, one report fewer to compute.
+    overall = progress_for(user, group_by=["region"], **filters)
     totals = overall["totals"]
     headline = [_cell(m, totals) for m in HEADLINE_MEASURES if m != "women_share"]
     headline.append(_headline_share(user, filters, totals))
