@@ -35,6 +35,12 @@ class Rate:
         """The rate between 0 and 1, or None when nothing counts yet."""
         return self.numerator / self.denominator if self.denominator else None
 
+    @property
+    def percent(self) -> int | None:
+        """Whole percent, rounded down: a rate shown as 80 % always meets 80 %. Every page
+        shows this one, so the number a person reads agrees with their eligibility."""
+        return self.numerator * 100 // self.denominator if self.denominator else None
+
     def meets(self, percent: int) -> bool:
         # Integer arithmetic: 8 of 10 meets 80 % exactly, with no rounding surprise.
         return self.denominator > 0 and self.numerator * 100 >= percent * self.denominator

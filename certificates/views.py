@@ -1,6 +1,7 @@
 """The public verification page (HTML, French and Arabic side by side)."""
 
 from django import forms
+from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
@@ -22,6 +23,23 @@ class FileForm(forms.Form):
         if upload.size > MAX_PDF_BYTES:
             raise forms.ValidationError(_("The file is too large (5 MB at most)."))
         return upload
+
+
+def pdf_download(certificate) -> FileResponse:
+    """The certificate's current PDF as a download (its serial as the file name); 404 when
+    the file is missing. The API and the trainee's page serve it the same way."""
+    if not certificate.pdf:
+        raise Http404
+    try:
+        handle = certificate.pdf.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    return FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f"{certificate.serial}.pdf",
+        content_type="application/pdf",
+    )
 
 
 @require_http_methods(["GET", "POST"])

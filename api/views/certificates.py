@@ -4,7 +4,7 @@ download; trainees download their own."""
 import io
 import zipfile
 
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
@@ -19,6 +19,7 @@ from api.permissions import HasAnyRole, IsManager
 from certificates import services
 from certificates.models import Certificate, CertificateBatch
 from certificates.verification import verify_code, verify_file
+from certificates.views import pdf_download
 from cohorts import roles
 from cohorts.models import Cohort, Participant
 
@@ -158,13 +159,7 @@ class CertificatePdf(APIView):
             certificates = Certificate.objects.filter(participant__user=request.user)
         else:
             certificates = Certificate.objects.none()
-        certificate = get_object_or_404(certificates, pk=pk)
-        return FileResponse(
-            certificate.pdf.open("rb"),
-            as_attachment=True,
-            filename=f"{certificate.serial}.pdf",
-            content_type="application/pdf",
-        )
+        return pdf_download(get_object_or_404(certificates, pk=pk))
 
 
 class CohortCertificatesZip(APIView):

@@ -308,8 +308,7 @@ class ProgressLine:
 
     @property
     def percent(self) -> int | None:
-        value = self.progress.rate.value
-        return None if value is None else round(value * 100)
+        return self.progress.rate.percent
 
 
 def _export_table(lines: list[ProgressLine]):

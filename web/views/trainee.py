@@ -4,7 +4,7 @@ every lookup starts from `request.user.participant`, so another person's session
 certificate is simply not found (404), not forbidden (which would confirm it exists).
 """
 
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path
 from django.utils import translation
@@ -18,6 +18,7 @@ from certificates.trainee import (
     trainee_overview,
     trainee_sessions,
 )
+from certificates.views import pdf_download
 from cohorts.messages import session_ics
 from cohorts.models import Attendance
 from web.access import role_required
@@ -59,18 +60,13 @@ def _state(row: CohortOverview) -> str:
     return "unreachable"
 
 
-def _percent(rate) -> int | None:
-    # Rounded down, so the bar never shows 80 % for a rate that does not meet 80 %.
-    return rate.numerator * 100 // rate.denominator if rate.denominator else None
-
-
 def _cohort_view(row: CohortOverview) -> dict:
     return {
         "row": row,
         "cohort": row.cohort,
         "enrolment": row.enrolment,
         "progress": row.progress,
-        "percent": _percent(row.progress.rate),
+        "percent": row.progress.rate.percent,
         "state": _state(row),
         "reasons": [REASONS.get(code, code) for code in row.progress.reasons],
         "certificate": row.certificate,
@@ -151,18 +147,7 @@ def trainee_calendar(request):
 def certificate_pdf(request, pk: int):
     """The current PDF of the trainee's own certificate; a revoked one is not served."""
     certificate = get_object_or_404(trainee_certificates(request.user.participant), pk=pk)
-    if not certificate.pdf:
-        raise Http404
-    try:
-        handle = certificate.pdf.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    return FileResponse(
-        handle,
-        as_attachment=True,
-        filename=f"{certificate.serial}.pdf",
-        content_type="application/pdf",
-    )
+    return pdf_download(certificate)
 
 
 urlpatterns = [
