@@ -52,6 +52,7 @@ from django.db import connection, transaction  # noqa: E402
 
 from certificates import services  # noqa: E402
 from certificates.models import Certificate, CertificateBatch  # noqa: E402
+from certificates.tasks import issue_certificate  # noqa: E402
 from cohorts.models import (  # noqa: E402
     Attendance,
     Cohort,
@@ -68,7 +69,6 @@ from tests.worker_fixtures import (  # noqa: E402
     wait_for,
 )
 from worker import celery_app  # noqa: E402
-from worker.tasks import issue_certificate  # noqa: E402
 
 PREFIX = "bench-worker"
 DOMAIN = "bench-worker.example"

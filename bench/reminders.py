@@ -5,7 +5,7 @@ It prints messages per second for:
     `sweep_notices` and `send_notices` do (without the queue): derive what is due from the
     database, claim each batch in the sent-log, send it over one SMTP connection, record;
   - baseline: Django sending the same messages, built by the same
-    `cohorts.messages.session_notice` (subject, text, HTML, .ics), for the same people,
+    `messaging.compose.session_notice` (subject, text, HTML, .ics), for the same people,
     loaded with one plain query, over one connection for the whole run:
     `get_connection().send_messages([EmailMultiAlternatives, ...])`. That is
     `send_mass_mail`'s way of sending; `send_mass_mail` itself cannot carry an HTML part
@@ -97,8 +97,6 @@ from django.core.mail import EmailMultiAlternatives, get_connection  # noqa: E40
 from django.db import connection, transaction  # noqa: E402
 
 from bench.charts import ratio_chart  # noqa: E402
-from cohorts.channels import OutgoingMessage  # noqa: E402
-from cohorts.messages import session_notice  # noqa: E402
 from cohorts.models import (  # noqa: E402
     Cohort,
     Enrolment,
@@ -108,8 +106,10 @@ from cohorts.models import (  # noqa: E402
     Region,
     TrainingSession,
 )
-from cohorts.notifications import notices_due, notices_send  # noqa: E402
-from worker.tasks import NOTICE_BATCH  # noqa: E402
+from messaging.channels import OutgoingMessage  # noqa: E402
+from messaging.compose import session_notice  # noqa: E402
+from messaging.notices import notices_due, notices_send  # noqa: E402
+from messaging.tasks import NOTICE_BATCH  # noqa: E402
 
 # The SMTP sink -------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from certificates.models import Certificate, CertificateBatch, CertificateFile
 from certificates.pdf import CertificateData, render_certificate_pdf
 from certificates.selectors import certificates_due, enrolments_progress
 from cohorts.models import Cohort, Enrolment, Participant
+from cohorts.queue import enqueue_on_commit
 from cohorts.report_cache import reports_changed
 
 _REASONS = {
@@ -140,9 +141,7 @@ def certificate_issue(
 
 
 def _after_commit_email(certificate_id: int) -> None:
-    from worker.tasks import email_certificate
-
-    transaction.on_commit(lambda: email_certificate.delay(certificate_id))
+    enqueue_on_commit("messaging.tasks.email_certificate", certificate_id)
 
 
 @transaction.atomic
@@ -191,9 +190,7 @@ def certificate_batch_start(*, cohort: Cohort, by=None) -> CertificateBatch:
     batch = CertificateBatch.objects.create(
         cohort=cohort, requested_by=by, total=len(due), created_at=now
     )
-    from worker.tasks import issue_cohort_certificates
-
-    transaction.on_commit(lambda: issue_cohort_certificates.delay(batch.pk))
+    enqueue_on_commit("certificates.tasks.issue_cohort_certificates", batch.pk)
     return batch
 
 

@@ -21,7 +21,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cohorts import invitations, roles, services
+from cohorts import roles, services
 from cohorts.errors import LineErrors
 from cohorts.exports import enrolments_table, participants_table
 from cohorts.imports import COLUMNS, participants_import
@@ -195,7 +195,8 @@ class ParticipantAdmin(ExportActions, ScopedAdmin):
     search_fields = ["last_name", "first_name", "last_name_ar", "first_name_ar", "email", "phone"]
     list_select_related = ["region"]
     inlines = [EnrolmentInline]
-    actions = ["invite", "export_csv", "export_xlsx"]
+    # accounts.admin adds the invitation action (accounts sits above cohorts).
+    actions = ["export_csv", "export_xlsx"]
     change_list_template = "admin/cohorts/participant/change_list.html"
     fieldsets = [
         (None, {"fields": [("first_name", "last_name"), ("first_name_ar", "last_name_ar")]}),
@@ -206,16 +207,6 @@ class ParticipantAdmin(ExportActions, ScopedAdmin):
         ),
     ]
     raw_id_fields = ["user"]
-
-    @admin.action(description=gettext_lazy("Send an account invitation"))
-    def invite(self, request, queryset):
-        # The queryset is already scoped; the service scopes again (it refuses, not trusts).
-        result = invitations.invite_participants(queryset, by=request.user)
-        self.message_user(
-            request,
-            invitations.summary(result),
-            messages.SUCCESS if result.invited else messages.WARNING,
-        )
 
     @admin.display(description=gettext_lazy("language"), ordering="preferred_language")
     def language(self, obj):
@@ -344,17 +335,6 @@ class CohortAdmin(ScopedAdmin):
     search_fields = ["name", "code"]
     filter_horizontal = ["regions"]
     inlines = [CohortEnrolmentInline]
-    actions = ["invite"]
-
-    @admin.action(description=gettext_lazy("Send account invitations to the active trainees"))
-    def invite(self, request, queryset):
-        for cohort in queryset:
-            result = invitations.invite_cohort(cohort, by=request.user)
-            self.message_user(
-                request,
-                f"{cohort.name}: {invitations.summary(result)}",
-                messages.SUCCESS if result.invited else messages.WARNING,
-            )
 
     def get_queryset(self, request):
         return (

@@ -26,6 +26,7 @@ from cohorts.models import (
     Region,
     TrainingSession,
 )
+from cohorts.queue import enqueue_on_commit
 from cohorts.report_cache import reports_changed
 from cohorts.validation import local_date, validate_cohort_year, validate_session_dates
 
@@ -122,9 +123,7 @@ def session_create(*, cohort: Cohort, **fields) -> TrainingSession:
 
 def _notify_session(session_id: int) -> None:
     """After commit, send what a change makes due (a "changed" or "cancelled" notice)."""
-    from worker.tasks import sweep_notices
-
-    transaction.on_commit(lambda: sweep_notices.delay(session_ids=[session_id]))
+    enqueue_on_commit("messaging.tasks.sweep_notices", session_ids=[session_id])
 
 
 @transaction.atomic
@@ -377,9 +376,7 @@ def attendance_roster_record(
 
 def _check_alerts(cohort_id: int) -> None:
     """After commit, look for participants who just crossed the attendance threshold."""
-    from worker.tasks import sweep_alerts
-
-    transaction.on_commit(lambda: sweep_alerts.delay(cohort_ids=[cohort_id]))
+    enqueue_on_commit("messaging.tasks.sweep_alerts", cohort_ids=[cohort_id])
 
 
 def attendance_record(

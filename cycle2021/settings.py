@@ -45,8 +45,12 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "corsheaders",
+    # Domain apps, lowest first: cohorts <- certificates <- reports, messaging <- accounts.
     "cohorts",
     "certificates",
+    "reports",
+    "messaging",
+    "accounts",
     "api",
     "worker",
     "web",
@@ -67,7 +71,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "cycle2021.urls"
 
-AUTHENTICATION_BACKENDS = ["cohorts.auth.UsernameOrEmailBackend"]
+AUTHENTICATION_BACKENDS = ["accounts.backends.UsernameOrEmailBackend"]
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:landing"

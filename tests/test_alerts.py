@@ -6,10 +6,10 @@ import pytest
 import time_machine
 from django.core import mail
 
-from certificates.alerts import alert_notify, alerts_sweep, digests_send
 from certificates.models import AttendanceAlert, ManagerDigest
 from cohorts import services
 from cohorts.services import Mark
+from messaging.alerts import alert_notify, alerts_sweep, digests_send
 from tests.factories import CohortFactory, EnrolmentFactory, SessionFactory, manager, region
 
 pytestmark = pytest.mark.django_db

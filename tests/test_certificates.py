@@ -110,7 +110,7 @@ def test_the_certificate_is_emailed_once_in_the_trainees_language(
     assert message.to == [amina.email]
     assert "شهادتكم" in message.subject or "شهادة" in message.subject
     assert message.attachments[0][0] == f"{certificate.serial}.pdf"
-    from worker.tasks import email_certificate
+    from messaging.tasks import email_certificate
 
     assert email_certificate(certificate.pk) is False  # claimed already: not sent again
     assert len(mail.outbox) == 1
@@ -182,7 +182,7 @@ def test_a_batch_issues_every_due_certificate_and_reports_progress(
 
 def test_the_sweep_issues_certificates_whose_message_was_lost():
     cohort, _s, people = _completed(n=2)
-    from worker.tasks import sweep_certificates
+    from certificates.tasks import sweep_certificates
 
     result = sweep_certificates()
     assert result["issued"] == 2

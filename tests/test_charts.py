@@ -5,8 +5,8 @@ import re
 import pytest
 from reportlab.graphics.shapes import Rect, String
 
-from certificates.charts import MISSING, bar_chart, svg_markup
 from certificates.pdf import shape_arabic
+from reports.charts import MISSING, bar_chart, svg_markup
 
 PRESENTATION_FORMS = re.compile("[\ufb50-\ufdff\ufe70-\ufeff]")
 

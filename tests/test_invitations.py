@@ -12,7 +12,9 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from cohorts import invitations, services
+from accounts import invitations
+from accounts.tasks import send_account_email
+from cohorts import services
 from cohorts.models import AccountEmail, Participant
 from tests.factories import (
     CohortFactory,
@@ -22,7 +24,6 @@ from tests.factories import (
     manager,
     region,
 )
-from worker.tasks import send_account_email
 
 pytestmark = pytest.mark.django_db
 NEW_PASSWORD = "Une-phrase-de-passe-2021"

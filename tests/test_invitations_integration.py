@@ -11,12 +11,12 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from cohorts.invitations import invite_cohort
+from accounts.invitations import invite_cohort
+from accounts.tasks import send_account_email, sweep_account_emails
 from cohorts.models import AccountEmail
 from tests import test_worker_integration as worker_integration
 from tests.factories import CohortFactory, EnrolmentFactory, ParticipantFactory, manager
 from tests.worker_fixtures import queue_length, wait_for
-from worker.tasks import send_account_email, sweep_account_emails
 
 broker = worker_integration.broker
 queue = worker_integration.queue
@@ -29,7 +29,7 @@ pytestmark = [
 ]
 
 TIMEOUT = 60
-SEND = "worker.tasks.send_account_email"
+SEND = "accounts.tasks.send_account_email"
 SUBJECTS = {
     "fr": "Votre compte pour le cycle d’études Région 2021",
     "ar": "حسابك في الدورة الدراسية جهة 2021",

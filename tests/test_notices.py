@@ -11,7 +11,7 @@ from icalendar import Calendar
 
 from cohorts import services
 from cohorts.models import Notification
-from cohorts.notifications import notices_due, notices_send
+from messaging.notices import notices_due, notices_send
 from tests.factories import CohortFactory, EnrolmentFactory, ParticipantFactory, SessionFactory
 
 pytestmark = pytest.mark.django_db

@@ -19,11 +19,11 @@ from django.utils import timezone
 from icalendar import Calendar
 
 from cohorts.models import Notification
-from cohorts.notifications import notices_due
+from messaging.notices import notices_due
+from messaging.tasks import NOTICE_BATCH, send_notices
 from tests import test_worker_integration as worker_integration
 from tests.factories import CohortFactory, EnrolmentFactory, ParticipantFactory, SessionFactory
 from tests.worker_fixtures import SmtpSink, queue_length, wait_for
-from worker.tasks import NOTICE_BATCH, send_notices
 
 # The certificates' worker fixtures, found by name: a Redis client (skipping without Redis),
 # a queue of the test's own, and a worker on the test database sending to `smtp` (below).
@@ -43,7 +43,7 @@ CASABLANCA = ZoneInfo("Africa/Casablanca")
 START = datetime.datetime(2019, 10, 21, 9, 0, tzinfo=CASABLANCA)
 NOW = START - datetime.timedelta(days=1)  # the day-before reminder is due
 TIMEOUT = 60  # seconds; generous, only ever the limit of a wait
-SEND = "worker.tasks.send_notices"
+SEND = "messaging.tasks.send_notices"
 SENDING, SENT = Notification.Status.SENDING, Notification.Status.SENT
 CLAIM_TIMEOUT = 5  # seconds, for NOTICE_CLAIM_TIMEOUT
 SUBJECTS = {"fr": "Rappel : ", "ar": "تذكير: ", "en": "Reminder: "}

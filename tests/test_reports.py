@@ -1,4 +1,4 @@
-"""The funders' progress report and timeline (certificates.reports), and suppression.
+"""The funders' progress report and timeline (reports.selectors), and suppression.
 
 The report writes the completion rule in SQL; the tests hold it to the rule's one
 definition (`enrolments_progress` → `evaluate`, `attendance_rate`) on hand-checked data
@@ -16,18 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from certificates.models import Certificate, CompletionRule
-from certificates.reports import (
-    GROUP_KEYS,
-    PROGRESS_MEASURES,
-    TIMELINE_MEASURES,
-    Report,
-    ReportFilters,
-    progress_report,
-    timeline_report,
-)
 from certificates.rules import ExcusedPolicy, attendance_rate
 from certificates.selectors import enrolments_progress, rules_for_cohorts
-from certificates.suppression import suppress
 from cohorts.models import (
     Attendance,
     Cohort,
@@ -37,6 +27,16 @@ from cohorts.models import (
     TrainingSession,
 )
 from cohorts.selectors import AttendanceCounts, counts_of
+from reports.selectors import (
+    GROUP_KEYS,
+    PROGRESS_MEASURES,
+    TIMELINE_MEASURES,
+    Report,
+    ReportFilters,
+    progress_report,
+    timeline_report,
+)
+from reports.suppression import suppress
 from tests.factories import (
     CASABLANCA,
     CohortFactory,

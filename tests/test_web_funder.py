@@ -10,9 +10,9 @@ from django.test import Client
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from certificates.reports import ReportFilters, progress_report
 from cohorts import services
 from cohorts.models import FunderProfile, Organisation
+from reports.selectors import ReportFilters, progress_report
 from tests.factories import (
     CohortFactory,
     EnrolmentFactory,

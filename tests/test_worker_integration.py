@@ -19,6 +19,7 @@ from django.db import connection
 
 from certificates import services
 from certificates.models import Certificate, CertificateBatch, CertificateFile
+from certificates.tasks import issue_certificate, sweep_certificates
 from tests.test_certificates import _completed
 from tests.worker_fixtures import (
     SmtpSink,
@@ -29,7 +30,6 @@ from tests.worker_fixtures import (
     wait_for,
 )
 from worker import celery_app
-from worker.tasks import issue_certificate, sweep_certificates
 
 pytestmark = [
     pytest.mark.integration,
@@ -46,10 +46,10 @@ QUICK_REDELIVERY = (
     'broker_transport_options=(json){"visibility_timeout": 8,'
     ' "unacked_restore_interval": 1, "unacked_restore_throttle": 1}'
 )
-ISSUE = "worker.tasks.issue_certificate"
-BATCH = "worker.tasks.issue_cohort_certificates"
-SWEEP = "worker.tasks.sweep_certificates"
-EMAIL = "worker.tasks.email_certificate"
+ISSUE = "certificates.tasks.issue_certificate"
+BATCH = "certificates.tasks.issue_cohort_certificates"
+SWEEP = "certificates.tasks.sweep_certificates"
+EMAIL = "messaging.tasks.email_certificate"
 
 
 @pytest.fixture

@@ -28,18 +28,21 @@ app.conf.update(
     # How long Redis waits before handing an unacknowledged task to another worker.
     broker_transport_options={"visibility_timeout": 15 * 60},
     beat_schedule={
-        "sweep-certificates": {"task": "worker.tasks.sweep_certificates", "schedule": 60 * 60},
+        "sweep-certificates": {
+            "task": "certificates.tasks.sweep_certificates",
+            "schedule": 60 * 60,
+        },
         # Reminders are due at the minute; a sweep every five minutes sends them in time.
-        "sweep-notices": {"task": "worker.tasks.sweep_notices", "schedule": 5 * 60},
-        "sweep-alerts": {"task": "worker.tasks.sweep_alerts", "schedule": 60 * 60},
+        "sweep-notices": {"task": "messaging.tasks.sweep_notices", "schedule": 5 * 60},
+        "sweep-alerts": {"task": "messaging.tasks.sweep_alerts", "schedule": 60 * 60},
         # Invitations and password resets someone is waiting for: a lost one goes soon.
         "sweep-account-emails": {
-            "task": "worker.tasks.sweep_account_emails",
+            "task": "accounts.tasks.sweep_account_emails",
             "schedule": 10 * 60,
         },
         # Monday 07:00, local time: the week's digest for each manager (once per week).
         "manager-digests": {
-            "task": "worker.tasks.send_digests",
+            "task": "messaging.tasks.send_digests",
             "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
         },
     },

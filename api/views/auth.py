@@ -9,9 +9,9 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import login_failures
 from api.exceptions import error_response
 from api.serializers import TokenRequestSerializer, TokenSerializer
-from cohorts import login_failures
 
 
 class TokenView(APIView):

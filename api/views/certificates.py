@@ -17,9 +17,9 @@ from rest_framework.views import APIView
 from api.exceptions import error_response
 from api.permissions import HasAnyRole, IsManager
 from certificates import services
+from certificates.files import pdf_download
 from certificates.models import Certificate, CertificateBatch
 from certificates.verification import verify_code, verify_file
-from certificates.views import pdf_download
 from cohorts import roles
 from cohorts.models import Cohort, Participant
 

@@ -1,6 +1,6 @@
 """Progress reports for funders and managers: aggregates only, cached, CSV/XLSX on request.
 
-Funders see every region with small groups withheld (see certificates.suppression);
+Funders see every region with small groups withheld (see reports.suppression);
 managers see their own regions without suppression (they may see the people anyway).
 A cached report is keyed by the reports' generation, which every write bumps, so a
 report is never stale after a write.
@@ -24,14 +24,14 @@ from rest_framework.views import APIView
 
 from api.permissions import IsManagerOrFunder
 from api.renderers import CSVRenderer, XLSXRenderer
-from certificates.report_views import (
+from reports.caller import (
     cached_payload,
     caller_scope,
     report_filters,
     report_key,
     report_payload,
 )
-from certificates.reports import GROUP_KEYS, progress_report, timeline_report
+from reports.selectors import GROUP_KEYS, progress_report, timeline_report
 
 
 class ReportQuery(serializers.Serializer):

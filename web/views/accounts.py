@@ -1,7 +1,7 @@
 """Accounts by invitation, password set and reset.
 
 Managers invite a cohort or one trainee (POST only); the e-mails go out through the
-worker (cohorts.invitations). The password pages are Django's own views with our token
+worker (accounts.invitations). The password pages are Django's own views with our token
 generator, templates and a reset form that queues its e-mail instead of sending it.
 """
 
@@ -18,7 +18,8 @@ from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from cohorts import invitations, roles
+from accounts import invitations
+from cohorts import roles
 from cohorts.models import Cohort, Participant
 from web.access import role_required
 

@@ -1,7 +1,7 @@
 """The funders' dashboard (also open to programme managers) and its PDF report.
 
 Aggregates only, from the same cached reports as the API: funders see every region with
-small groups withheld, managers their own regions in full (certificates.dashboard).
+small groups withheld, managers their own regions in full (reports.dashboard).
 """
 
 from urllib.parse import urlencode
@@ -14,10 +14,10 @@ from django.utils import timezone
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from certificates.charts import svg_markup
-from certificates.dashboard import YEARS, build_dashboard, region_names
-from certificates.report_pdf import render_dashboard_pdf
 from cohorts import roles
+from reports.charts import svg_markup
+from reports.dashboard import YEARS, build_dashboard, region_names
+from reports.pdf import render_dashboard_pdf
 from web.access import role_required
 
 

@@ -19,13 +19,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from certificates.selectors import enrolments_progress
-from cohorts import overview
 from cohorts.errors import LineErrors
 from cohorts.models import Attendance, Cohort, Enrolment, Participant, TrainingSession
 from cohorts.roles import scope_cohorts, scope_participants, scope_sessions
 from cohorts.selectors import cohort_roster
 from cohorts.services import Mark, attendance_roster_record
 from cohorts.tables import write_csv, write_xlsx
+from reports import overview
 from web.access import role_required
 
 # --- Home -------------------------------------------------------------------------------

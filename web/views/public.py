@@ -10,8 +10,8 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from accounts import login_failures
 from certificates.models import Certificate
-from cohorts import login_failures
 from cohorts.models import Cohort, Region
 from cohorts.roles import user_role
 

@@ -11,6 +11,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from icalendar import Calendar
 
+from certificates.files import pdf_download
 from certificates.models import Certificate
 from certificates.trainee import (
     CohortOverview,
@@ -18,9 +19,8 @@ from certificates.trainee import (
     trainee_overview,
     trainee_sessions,
 )
-from certificates.views import pdf_download
-from cohorts.messages import session_ics
 from cohorts.models import Attendance
+from messaging.compose import session_ics
 from web.access import role_required
 
 # The completion rule's reason codes (certificates.rules.evaluate), in words.

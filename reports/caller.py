@@ -1,6 +1,6 @@
 """Reports for one caller, cached: shared by the API's report views and the funders' pages.
 
-Funders see every region with small groups withheld (certificates.suppression); managers
+Funders see every region with small groups withheld (reports.suppression); managers
 see their own regions without suppression. A cached report is keyed by the reports'
 generation, which every write bumps, so a report is never stale after a write; the rest of
 the key says who asks (role and region scope) for what (grouping and filters).
@@ -14,10 +14,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from certificates.reports import Report, ReportFilters
-from certificates.suppression import suppress
 from cohorts import roles
 from cohorts.report_cache import generation
+from reports.selectors import Report, ReportFilters
+from reports.suppression import suppress
 
 
 def caller_scope(user) -> tuple[str | None, frozenset[str] | None]:
@@ -68,7 +68,7 @@ def cached_payload(key: str, compute: Callable[[], dict]) -> dict:
 def progress_for(user, *, group_by: list[str], year=None, region=None, cohort=None) -> dict:
     """The progress report the API would give this user for the same parameters (same
     cache entry too: the parameters take the shape of the API's validated query)."""
-    from certificates.reports import progress_report
+    from reports.selectors import progress_report
 
     params = {"group_by": list(group_by)}
     params |= {

@@ -1,6 +1,6 @@
 """The funders' dashboard as a PDF report (A4, ReportLab platypus): plain data in, bytes out.
 
-It prints a `certificates.dashboard.Dashboard`, already in the reader's language: title,
+It prints a `reports.dashboard.Dashboard`, already in the reader's language: title,
 date, filters, headline figures, the dashboard's charts (drawings are flowables) and its
 tables. Aggregates only, as on the page.
 
@@ -28,8 +28,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from certificates.dashboard import Dashboard
 from certificates.pdf import _RTL, FONT, FONT_BOLD, arabic_lines, register_fonts, shape_arabic
+from reports.dashboard import Dashboard
 
 INK = HexColor("#1b2631")
 MUTED = HexColor("#4d5b69")

@@ -1,6 +1,6 @@
 """The funders' dashboard as plain data: headline figures, tables and chart series.
 
-Built from the caller's cached progress reports (certificates.report_views), so a funder
+Built from the caller's cached progress reports (reports.caller), so a funder
 gets small groups withheld and a manager their own regions, exactly as through the API.
 Aggregates only: every row is a group (region, year, sex, role), never a person.
 
@@ -17,9 +17,9 @@ from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 
 from certificates.models import CompletionRule
-from certificates.report_views import progress_for
 from certificates.rules import Rule
 from cohorts.models import Participant, Region
+from reports.caller import progress_for
 
 YEARS = (2018, 2019, 2020, 2021)
 MISSING = "—"
@@ -70,7 +70,7 @@ class Series:
     def drawing(self, **style):
         """The chart, drawn by the one function the page (SVG) and the PDF share; `style`
         is the medium's: text transform, direction, fonts, width."""
-        from certificates.charts import bar_chart
+        from reports.charts import bar_chart
 
         return bar_chart(
             self.title,

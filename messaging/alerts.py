@@ -15,10 +15,10 @@ from django.utils.translation import gettext as _
 
 from certificates.models import AttendanceAlert, ManagerDigest
 from certificates.selectors import enrolments_progress
-from cohorts.channels import EmailChannel, OutgoingMessage
 from cohorts.models import Cohort, Enrolment, ManagerProfile
 from cohorts.roles import scope_cohorts
 from cohorts.selectors import sessions_without_attendance
+from messaging.channels import EmailChannel, OutgoingMessage
 
 Kind = AttendanceAlert.Kind
 

@@ -15,7 +15,7 @@ when they themselves are about fewer people than the threshold.
 
 from dataclasses import replace
 
-from certificates.reports import Report
+from reports.selectors import Report
 
 PRIMARY = "primary"
 SECONDARY = "secondary"

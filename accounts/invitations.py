@@ -33,6 +33,7 @@ from cohorts.models import (
     ManagerProfile,
     Participant,
 )
+from cohorts.queue import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -193,11 +194,9 @@ def invite_cohort(cohort: Cohort, *, by) -> InviteResult:
 
 
 def _queue(ids: list[int]) -> None:
-    from worker.tasks import send_account_email
-
     for pk in ids:
         # After commit: the worker must find the row (and the account) it is told about.
-        transaction.on_commit(lambda pk=pk: send_account_email.delay(pk))
+        enqueue_on_commit("accounts.tasks.send_account_email", pk)
 
 
 # Password reset ---------------------------------------------------------------------------
@@ -241,11 +240,11 @@ def account_message(row: AccountEmail) -> EmailMultiAlternatives:
     user, participant = row.user, row.participant
     with translation.override(row.language):
         if row.kind == AccountEmail.Kind.INVITATION:
-            template = "cohorts/email/invitation"
+            template = "accounts/email/invitation"
             subject = _("Your account for the Région 2021 study cycle")
             link = _link("web:set-password", user, invitation_tokens)
         else:
-            template = "cohorts/email/password_reset"
+            template = "accounts/email/password_reset"
             subject = _("Choose a new password for the Région 2021 study cycle")
             link = _link("web:password-reset-confirm", user, default_token_generator)
         inviter = row.requested_by

@@ -16,9 +16,9 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from cohorts.channels import Channel, EmailChannel
-from cohorts.messages import session_notice
 from cohorts.models import Enrolment, Notification, TrainingSession
+from messaging.channels import Channel, EmailChannel
+from messaging.compose import session_notice
 
 Kind = Notification.Kind
 

@@ -6,8 +6,8 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 
-from cohorts.channels import OutgoingMessage
 from cohorts.models import Notification, Participant, TrainingSession
+from messaging.channels import OutgoingMessage
 
 
 def session_ics(session: TrainingSession, *, cancelled: bool = False) -> bytes:
@@ -65,8 +65,8 @@ def session_notice(
             "rtl": translation.get_language_bidi(),
             "language": language,
         }
-        text = render_to_string("cohorts/email/session_notice.txt", context)
-        html = render_to_string("cohorts/email/session_notice.html", context)
+        text = render_to_string("messaging/email/session_notice.txt", context)
+        html = render_to_string("messaging/email/session_notice.html", context)
     cancelled = kind == Notification.Kind.CANCELLED
     method = "CANCEL" if cancelled else "REQUEST"
     invitation = session_ics(session, cancelled=cancelled)
