@@ -8,18 +8,21 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help setup run demo migrate messages test test-sqlite lint format migrate-check check worker beat bench screenshots clean
+.PHONY: help setup run demo migrate messages test test-sqlite typecheck lint format migrate-check check worker beat bench screenshots clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.lock
+# requirements.lock: what the application runs on (the image installs only this);
+# requirements-dev.lock: the same pins plus the tools (tests, ruff, mypy). Both come from
+# pyproject.toml with pip-compile (see README, "Dependencies").
+$(STAMP): requirements.lock requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
 	@touch $(STAMP)
 
-setup: $(STAMP) messages  ## Create the virtual environment and install from the lock file
+setup: $(STAMP) messages  ## Create the virtual environment and install from the dev lock file
 
 messages: $(STAMP)  ## Compile the translation catalogues (fr, ar, en)
 	@$(BIN)/python tools/compile_messages.py
@@ -35,6 +38,9 @@ run: demo  ## Set up, load demo data and serve on http://127.0.0.1:8000 (SQLite,
 
 test: setup  ## Run the whole test suite (uses DATABASE_URL / REDIS_URL when set)
 	$(BIN)/pytest
+
+typecheck: setup  ## mypy with django-stubs (settings in pyproject.toml)
+	$(BIN)/mypy
 
 lint: setup  ## ruff lint and format check
 	$(BIN)/ruff check .

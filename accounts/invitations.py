@@ -92,12 +92,11 @@ def _conflicting_user(participant: Participant, email: str):
     invitation link could otherwise set.
     """
     User = get_user_model()
-    same = list(User.objects.filter(email__iexact=email).exclude(pk=participant.user_id)[:2])
-    same += list(
-        User.objects.filter(username__iexact=email)
-        .exclude(pk=participant.user_id)
-        .exclude(pk__in=[u.pk for u in same])[:1]
-    )
+    others = User.objects.all()
+    if participant.user_id is not None:  # (excluding pk=None would leave out nobody)
+        others = others.exclude(pk=participant.user_id)
+    same = list(others.filter(email__iexact=email)[:2])
+    same += list(others.filter(username__iexact=email).exclude(pk__in=[u.pk for u in same])[:1])
     if participant.user_id is not None:
         # Another account with the same address would make signing in by e-mail ambiguous.
         return participant.user, bool(same)
@@ -138,7 +137,7 @@ def invite_participants(participants: QuerySet, *, by) -> InviteResult:
             continue
         try:
             with transaction.atomic():  # a savepoint: a lost race undoes only this one
-                row = _invite_one(participant, by)
+                row = _invite_one(participant, participant.email, by)
         except IntegrityError:  # someone took the user name meanwhile
             row = None
         if row is None:
@@ -149,15 +148,16 @@ def invite_participants(participants: QuerySet, *, by) -> InviteResult:
     return result
 
 
-def _invite_one(participant: Participant, by) -> AccountEmail | None:
+def _invite_one(participant: Participant, email: str, by) -> AccountEmail | None:
+    """`email` is the participant's address (those without one are skipped before)."""
     User = get_user_model()
-    user, conflict = _conflicting_user(participant, participant.email)
+    user, conflict = _conflicting_user(participant, email)
     if conflict:
         return None
     if user is None:
-        user = User(username=participant.email.lower())
+        user = User(username=email.lower())
         user.set_unusable_password()
-    user.email = participant.email.lower()
+    user.email = email.lower()
     user.first_name = participant.first_name[:150]
     user.last_name = participant.last_name[:150]
     user.save()

@@ -58,7 +58,8 @@ def exception_handler(exc, context):
     if response is None:
         return None  # a real server error: Django's 500 handling and logging take over
     if isinstance(exc, exceptions.ValidationError):
-        detail = exc.detail
+        # DRF's detail, or it re-keyed by item index below: narrowed by isinstance.
+        detail: object = exc.detail
         if isinstance(detail, list) and detail and all(isinstance(d, dict) for d in detail):
             detail = dict(enumerate(detail))
         if isinstance(detail, dict) and detail and all(isinstance(k, int) for k in detail):

@@ -45,13 +45,14 @@ def flatten(data: dict) -> tuple[list[str], list[list]]:
         for key in row:
             if key not in keys and not key.startswith("_"):
                 keys.append(key)
-    header, columns = [], []
+    header: list[str] = []
+    columns: list[tuple[str, str | None]] = []  # (key, rate part or None)
     for key in keys:
         label = str(LABELS.get(key, key))
         if any(isinstance(row.get(key), dict) for row in rows):
-            for part, suffix in _RATE_PARTS.items():
+            for rate_part, suffix in _RATE_PARTS.items():
                 header.append(f"{label} ({suffix})" if suffix else label)
-                columns.append((key, part))
+                columns.append((key, rate_part))
         else:
             header.append(label)
             columns.append((key, None))

@@ -1,5 +1,8 @@
 """Output serializers (what each role reads) and input serializers (what writes accept)."""
 
+from typing import cast
+
+from django.contrib.auth.models import User
 from rest_framework import serializers
 
 from cohorts.models import (
@@ -28,7 +31,9 @@ class OrganisationSerializer(serializers.ModelSerializer):
 
 
 class CohortSerializer(serializers.ModelSerializer):
-    regions = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    regions: serializers.SlugRelatedField[Region] = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
 
     class Meta:
         model = Cohort
@@ -48,7 +53,9 @@ class SessionSerializer(serializers.ModelSerializer):
 
 
 class ParticipantSerializer(serializers.ModelSerializer):
-    region = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    region: serializers.SlugRelatedField[Region] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
 
     class Meta:
         model = Participant
@@ -68,7 +75,7 @@ class EnrolmentSerializer(serializers.ModelSerializer):
 
 
 class AttendanceSerializer(serializers.ModelSerializer):
-    recorded_by = serializers.SlugRelatedField(
+    recorded_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
 
@@ -109,4 +116,9 @@ class MarkInputSerializer(serializers.Serializer):
 
 def roster_input(data) -> serializers.ListSerializer:
     """A roster: a non-empty list of marks."""
-    return MarkInputSerializer(data=data, many=True, allow_empty=False, max_length=1000)
+    # What `MarkInputSerializer(data=data, many=True, ...)` calls; called directly because
+    # the stubs know neither `max_length` nor that `many=True` makes a ListSerializer.
+    return cast(
+        serializers.ListSerializer,
+        MarkInputSerializer.many_init(data=data, allow_empty=False, max_length=1000),
+    )

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
@@ -198,7 +199,7 @@ class CertificateAdmin(admin.ModelAdmin):
             "form": form,
             "queryset": queryset,
             "action": request.POST.get("action"),
-            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
         }
         return TemplateResponse(request, "admin/certificates/reason_action.html", context)
 

@@ -79,22 +79,23 @@ class CertificateData:
 # --- fonts -------------------------------------------------------------------------------------
 
 _fonts_lock = threading.Lock()
-_fonts_ready = False
+# An Event rather than a bool global: the double-checked locking below re-reads the flag
+# after taking the lock (another thread may have set it meanwhile).
+_fonts_ready = threading.Event()
 
 
 def register_fonts() -> None:
     """Register Amiri once per process (parsing the TTF files per document is costly)."""
-    global _fonts_ready
-    if _fonts_ready:
+    if _fonts_ready.is_set():
         return
     with _fonts_lock:
-        if _fonts_ready:
+        if _fonts_ready.is_set():
             return
         files = fontpkg_amiri.ROOT / "files"
         for name, filename in ((FONT, "Amiri-Regular.ttf"), (FONT_BOLD, "Amiri-Bold.ttf")):
             if name not in pdfmetrics.getRegisteredFontNames():
                 pdfmetrics.registerFont(TTFont(name, str(files / filename)))
-        _fonts_ready = True
+        _fonts_ready.set()
 
 
 # --- text helpers ------------------------------------------------------------------------------

@@ -4,13 +4,16 @@ Every list and every choice is filtered by the manager's region scope (`cohorts.
 Writes go through `cohorts.services`, so the admin records the same history as the API.
 """
 
+from collections.abc import Callable
+from typing import Any, TypedDict
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.signing import BadSignature, Signer
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -96,7 +99,8 @@ def _export(table, basename: str, fmt: str) -> HttpResponse:
 class ExportActions:
     """Admin actions that download the selected rows as CSV or Excel."""
 
-    export_table = None  # a function from a queryset to (header, rows)
+    # A function from a queryset to (header, rows); each subclass sets it.
+    export_table: Callable[[QuerySet[Any]], tuple[list[str], list[list]]]
     export_name = "export"
 
     @admin.action(description=gettext_lazy("Export the selection (CSV)"))
@@ -301,7 +305,8 @@ class CohortForm(forms.ModelForm):
         fields = ["programme", "code", "name", "year", "regions"]
 
     def clean(self):
-        data = super().clean()
+        super().clean()  # returns `self.cleaned_data`
+        data = self.cleaned_data
         if data.get("programme") and data.get("year"):
             try:
                 validate_cohort_year(data["programme"], data["year"])
@@ -386,7 +391,8 @@ class SessionForm(forms.ModelForm):
         ]  # fmt: skip
 
     def clean(self):
-        data = super().clean()
+        super().clean()  # returns `self.cleaned_data`
+        data = self.cleaned_data
         cohort = data.get("cohort") or (self.instance.cohort if self.instance.pk else None)
         if cohort and data.get("starts_at") and data.get("ends_at"):
             try:
@@ -394,6 +400,18 @@ class SessionForm(forms.ModelForm):
             except ValidationError as exc:
                 self.add_error(None, exc)
         return data
+
+
+class _RosterRow(TypedDict):
+    """One line of the attendance sheet, as the roster template reads it."""
+
+    enrolment: Enrolment
+    participant: Participant
+    mark: Attendance | None
+    status: str
+    note: str
+    minutes: int | str  # the recorded minutes, or the text posted back
+    errors: list[str]
 
 
 @admin.register(TrainingSession)
@@ -456,7 +474,7 @@ class TrainingSessionAdmin(ScopedAdmin):
         if not request.user.has_perm("cohorts.view_attendance") and not can_edit:
             raise PermissionDenied
         roster = cohort_roster(session, request.user)
-        rows = [
+        rows: list[_RosterRow] = [
             {
                 "enrolment": enrolment,
                 "participant": enrolment.participant,
@@ -473,7 +491,8 @@ class TrainingSessionAdmin(ScopedAdmin):
             if not can_edit:
                 raise PermissionDenied
             fill_present = "_all_present" in request.POST
-            marks, posted_rows = [], []
+            marks: list[services.Mark] = []
+            posted_rows: list[_RosterRow] = []
             for row in rows:
                 pid = row["participant"].pk
                 status = request.POST.get(f"status-{pid}", "")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
@@ -297,7 +298,8 @@ LANGUAGE_WEIGHTS = {
 }
 ARABIC_NAME_SHARE = 0.9
 WITHDRAWAL_SHARE = 0.055
-WITHDRAWAL_REASONS = {
+# Keyed by the role's value: `PersonPlan.role` is a plain str.
+WITHDRAWAL_REASONS: dict[str, tuple[str, ...]] = {
     Participant.Role.ELECTED: (
         "Raisons de santé",
         "Raisons familiales",
@@ -784,7 +786,9 @@ def delete_demo(progress: Progress | None = None) -> None:
         try:
             queryset.delete()
         except (ProtectedError, RestrictedError) as exc:
-            blocking = getattr(exc, "protected_objects", None) or exc.restricted_objects
+            blocking = (
+                exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+            )
             names = sorted({str(obj._meta.verbose_name_plural) for obj in blocking})
             raise DemoError(
                 f"Other records still point at the demo data ({', '.join(names)}); "
@@ -824,7 +828,7 @@ def write_plan(demo: DemoPlan, *, recorded_by=None, progress: Progress | None = 
 
     people = list(demo.people)
     for batch in _batches(people, progress, "participants"):
-        objs = Participant.objects.bulk_create(
+        participants = Participant.objects.bulk_create(
             [
                 Participant(
                     first_name=p.first_name,
@@ -843,12 +847,12 @@ def write_plan(demo: DemoPlan, *, recorded_by=None, progress: Progress | None = 
                 for p in batch
             ]
         )
-        for person, obj in zip(batch, objs, strict=True):
-            person.pk = _pk(obj)
+        for person, participant in zip(batch, participants, strict=True):
+            person.pk = _pk(participant)
 
     sessions = [(c, s) for c in demo.cohorts for s in c.sessions]
     for batch in _batches(sessions, progress, "sessions"):
-        objs = TrainingSession.objects.bulk_create(
+        training_sessions = TrainingSession.objects.bulk_create(
             [
                 TrainingSession(
                     cohort_id=c.pk,
@@ -865,8 +869,8 @@ def write_plan(demo: DemoPlan, *, recorded_by=None, progress: Progress | None = 
                 for c, s in batch
             ]
         )
-        for (_, session), obj in zip(batch, objs, strict=True):
-            session.pk = _pk(obj)
+        for (_, session), training_session in zip(batch, training_sessions, strict=True):
+            session.pk = _pk(training_session)
 
     members = [(c, p) for c in demo.cohorts for p in c.members]
     for batch in _batches(members, progress, "enrolments"):
@@ -890,10 +894,11 @@ def write_plan(demo: DemoPlan, *, recorded_by=None, progress: Progress | None = 
     done = 0
     for cohort in demo.cohorts:
         for person, session, status, minutes, note in plan_marks(demo.seed, cohort):
+            # Every planned person and session got its `pk` in the phases above.
             buffer.append(
                 Attendance(
-                    participant_id=person.pk,
-                    session_id=session.pk,
+                    participant_id=cast(int, person.pk),
+                    session_id=cast(int, session.pk),
                     status=status,
                     minutes_attended=minutes,
                     note=note,
@@ -1030,8 +1035,8 @@ def link_trainee(user) -> Participant | None:
 
 def _account_rows(trainee: Participant | None) -> list[Account]:
     region = Region.objects.get(code=MANAGED_REGION)
-    enrolment = trainee and trainee.enrolments.select_related("cohort").first()
-    if enrolment is not None:
+    enrolment = None if trainee is None else trainee.enrolments.select_related("cohort").first()
+    if trainee is not None and enrolment is not None:
         trainee_sees = f"{trainee.full_name}'s own attendance and progress in {enrolment.cohort}"
     else:
         trainee_sees = "nothing yet: no demo participant to link"

@@ -8,6 +8,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -20,11 +21,14 @@ from cohorts.models import Cohort, Enrolment, Participant, Region
 from cohorts.roles import region_scope, scope_cohorts
 from cohorts.tables import read_table
 
+if TYPE_CHECKING:  # django-stubs-ext is a development dependency
+    from django_stubs_ext import StrOrPromise
+
 
 @dataclass(frozen=True)
 class Column:
     key: str
-    label: str  # translatable, used in error messages and in exports
+    label: "StrOrPromise"  # translatable, used in error messages and in exports
     aliases: tuple[str, ...]
     required: bool = False
 
@@ -280,7 +284,9 @@ def participants_import(*, name: str, content: bytes, user, commit: bool) -> Imp
     scope = region_scope(user)
     regions = _regions_index()
     cohorts = {c.code.lower(): c for c in scope_cohorts(Cohort.objects.all(), user)}
-    rows, plans, seen = [], [], {}
+    rows: list[_Row] = []
+    plans: list[dict] = []
+    seen: dict[str, int] = {}
     for offset, cells in enumerate(data):
         values = {k: (cells[i] if i < len(cells) else "").strip() for k, i in positions.items()}
         row = _Row(offset + 2, values, errors)

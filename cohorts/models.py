@@ -20,7 +20,9 @@ class Programme(models.Model):
     name = models.CharField(_("name"), max_length=200)
     start_date = models.DateField(_("start date"))
     end_date = models.DateField(_("end date"))
-    partners = models.ManyToManyField(
+    # Annotated: django-stubs cannot infer the types of an M2M to a model named by string
+    # (declared below); the through model is Django's auto-created one.
+    partners: "models.ManyToManyField[Organisation, models.Model]" = models.ManyToManyField(
         "Organisation", verbose_name=_("partners"), blank=True, related_name="programmes"
     )
 

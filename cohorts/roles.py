@@ -1,5 +1,7 @@
 """Who may see what: programme managers' region scope, and the managers' permission group."""
 
+from typing import cast
+
 from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.db.models import Exists, OuterRef, QuerySet
 
@@ -43,7 +45,8 @@ def region_scope(user) -> frozenset[str] | None:
         return frozenset()
     cached = getattr(user, "_region_scope_cache", False)
     if cached is not False:
-        return cached
+        # Only ever set below, to a `frozenset[str] | None`.
+        return cast("frozenset[str] | None", cached)
     scope: frozenset[str] | None
     if user.is_superuser:
         scope = None
@@ -112,7 +115,8 @@ def user_role(user) -> str | None:
         return None
     cached = getattr(user, "_role_cache", False)
     if cached is not False:
-        return cached
+        # Only ever set below, to a `str | None`.
+        return cast("str | None", cached)
     from cohorts.models import FunderProfile, ManagerProfile, Participant
 
     if user.is_superuser or ManagerProfile.objects.filter(user=user).exists():

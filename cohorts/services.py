@@ -7,6 +7,7 @@ history of attendance and enrolments, and returns what it wrote.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -227,7 +228,8 @@ def enrolment_reactivate(*, enrolment: Enrolment, by=None) -> Enrolment:
 # Attendance ---------------------------------------------------------------------------
 
 _MARK_FIELDS = ("status", "minutes_attended", "note")
-_NOTE_MAX = Attendance._meta.get_field("note").max_length
+# A CharField: its max_length is always set.
+_NOTE_MAX = cast(int, Attendance._meta.get_field("note").max_length)
 
 
 @dataclass(frozen=True)

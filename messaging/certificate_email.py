@@ -1,5 +1,7 @@
 """The e-mail that brings a trainee their certificate, in their language."""
 
+from typing import cast
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.utils import translation
@@ -28,7 +30,8 @@ def certificate_message(certificate: Certificate) -> EmailMultiAlternatives:
             "code": display(certificate.verification_code),
             "url": verify,
         }
-    message = EmailMultiAlternatives(subject, body, to=[participant.email])
+    # Only certificates of participants with an address are sent (messaging.tasks filters).
+    message = EmailMultiAlternatives(subject, body, to=[cast(str, participant.email)])
     with certificate.pdf.open("rb") as handle:
         message.attach(f"{certificate.serial}.pdf", handle.read(), "application/pdf")
     return message

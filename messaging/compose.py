@@ -47,7 +47,8 @@ def session_notice(
             "start": start.strftime("%H:%M"),
             "end": end.strftime("%H:%M"),
         }
-        subjects = {
+        # Keyed by the kinds, read with the stored value (a plain str equal to its kind).
+        subjects: dict[str, str] = {
             Notification.Kind.REMINDER: _("Reminder: %(title)s on %(day)s"),
             Notification.Kind.CHANGED: _("Changed: %(title)s now on %(day)s"),
             Notification.Kind.CANCELLED: _("Cancelled: %(title)s"),
@@ -71,7 +72,9 @@ def session_notice(
     method = "CANCEL" if cancelled else "REQUEST"
     invitation = session_ics(session, cancelled=cancelled)
     return OutgoingMessage(
-        to=participant.email,
+        # An address removed since the notice fell due: "" is no recipient either, so the
+        # message is not sent (EmailMessage.send skips falsy addresses) and not recorded.
+        to=participant.email or "",
         subject=subject,
         text=text,
         html=html,

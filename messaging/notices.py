@@ -75,12 +75,12 @@ def notices_due(now=None, session_ids=None) -> DueNotices:
     # Upcoming sessions in a reminder window, cancelled ones, and moved ones (already
     # reminded, maybe of another date, even if now beyond the window).
     noticed = Notification.objects.filter(session_id=OuterRef("pk"))
-    sessions = TrainingSession.objects.filter(starts_at__gt=now).filter(
+    candidates = TrainingSession.objects.filter(starts_at__gt=now).filter(
         Q(starts_at__lte=horizon) | Q(cancelled_at__isnull=False) | Exists(noticed)
     )
     if session_ids is not None:
-        sessions = sessions.filter(pk__in=session_ids)
-    sessions = list(sessions)
+        candidates = candidates.filter(pk__in=session_ids)
+    sessions = list(candidates)
     by_cohort: dict[int, list[TrainingSession]] = {}
     for session in sessions:
         by_cohort.setdefault(session.cohort_id, []).append(session)
@@ -93,7 +93,8 @@ def notices_due(now=None, session_ids=None) -> DueNotices:
             _kind, session_ref, participant_ref, _hours, stamp = key.split(":")
             pair = (int(session_ref[1:]), int(participant_ref[1:]))
             reminded.setdefault(pair, set()).add(stamp)
-    notices, skipped = [], Counter()
+    notices: list[Due] = []
+    skipped: Counter[str] = Counter()
     for enrolment in enrolments:
         for session in by_cohort[enrolment.cohort_id]:
             if enrolment.status != Enrolment.Status.ACTIVE:

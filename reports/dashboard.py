@@ -11,6 +11,7 @@ the active language when it is built.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 from django.utils.formats import number_format
 from django.utils.translation import get_language, pgettext
@@ -149,7 +150,8 @@ def _cell(measure: str, row: dict) -> Cell:
         if value["value"] is None:
             return Cell(measure, None, _("n/a"), raw=raw)
         return Cell(measure, value["value"], percent(value["value"]), raw=raw)
-    return Cell(measure, value, count(value), raw=str(value))
+    # Neither withheld nor a rate: a count, always an int (selectors._progress_measures).
+    return Cell(measure, value, count(cast(int, value)), raw=str(value))
 
 
 def _share_cell(women: int | None, enrolled: int | None, withheld: bool) -> Cell:

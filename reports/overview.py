@@ -6,6 +6,7 @@ number of queries whatever the number of cohorts, sessions or people.
 
 import datetime
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -15,7 +16,23 @@ from cohorts.models import Attendance, Cohort, Enrolment, TrainingSession
 from cohorts.roles import scope_cohorts, scope_enrolments, scope_sessions
 from cohorts.selectors import sessions_without_attendance
 
+if TYPE_CHECKING:  # django-stubs-ext is a development dependency
+    from django_stubs_ext import WithAnnotations
+
 UPCOMING_DAYS = 7
+
+
+class CohortCounts(TypedDict):
+    """The annotations `cohorts_at_a_glance` adds to each cohort."""
+
+    n_active: int
+    n_withdrawn: int
+    n_sessions: int
+    n_held: int
+
+
+if TYPE_CHECKING:
+    CohortWithCounts = WithAnnotations[Cohort, CohortCounts]
 
 
 @dataclass
@@ -41,7 +58,7 @@ def cohort_years(user) -> list[int]:
     return sorted(set(cohorts.values_list("year", flat=True)), reverse=True)
 
 
-def cohorts_at_a_glance(user, *, year: int | None = None, now=None) -> QuerySet[Cohort]:
+def cohorts_at_a_glance(user, *, year: int | None = None, now=None) -> "QuerySet[CohortWithCounts]":
     """The cohorts in the user's scope (of one year, or all), most recent year first, each
     with its enrolment and session counts as annotations.
 
@@ -68,7 +85,7 @@ def flagged_sessions(user, now=None) -> QuerySet[TrainingSession]:
     return sessions_without_attendance(in_scope, now=now).filter(cancelled_at__isnull=True)
 
 
-def manager_cohorts(cohorts: list[Cohort], user, now=None) -> list[CohortOverview]:
+def manager_cohorts(cohorts: "list[CohortWithCounts]", user, now=None) -> list[CohortOverview]:
     """What needs attention in these cohorts (a page of `cohorts_at_a_glance`): sessions
     ended without any mark, and sessions from today to a week ahead. Two queries."""
     now = now or timezone.now()

@@ -187,7 +187,8 @@ def _filter_sql(
     Enrolments are filtered on (participant, cohort), marks on their participant and their
     session's cohort: the same filters select an enrolment and its marks.
     """
-    conditions, params = ["1 = 1"], {}
+    conditions: list[str] = ["1 = 1"]
+    params: dict[str, int | str] = {}
 
     def on_cohorts(cohorts_sql: str) -> str:
         if session is not None:
@@ -202,7 +203,7 @@ def _filter_sql(
     if filters.cohort is not None:
         conditions.append(on_cohorts("= %(cohort)s"))
         params["cohort"] = filters.cohort
-    regions = []
+    regions: list[tuple[str, list[str]]] = []
     if filters.region is not None:
         regions.append(("region", [filters.region]))
     if filters.regions_in_scope is not None:
@@ -421,7 +422,9 @@ def progress_report(
             )
             + people_sql
         )
-    distinct, labels = {}, {}
+    # Keyed by a group's key values; None holds the totals row.
+    distinct: dict[tuple[object, ...] | None, tuple[int, int]] = {}
+    labels: dict[tuple[object, ...], dict[str, object]] = {}
     needs_hours = Rule().min_hours is not None
     for row in _fetch(people_sql, params):
         key = row[: len(keys)]

@@ -52,7 +52,7 @@ def _margins(rows: list[dict], keys: tuple[str, ...]) -> list[list[int]]:
     (they add up to the totals). Without keys the one row is the totals."""
     if not keys:
         return []
-    margins = []
+    margins: list[list[int]] = []
     if len(keys) > 1:
         for varying in keys:
             fixed = [key for key in keys if key != varying]

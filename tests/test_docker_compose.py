@@ -426,3 +426,45 @@ def test_dockerignore_keeps_local_data_and_secrets_out_of_the_image():
     ignored = set((ROOT / ".dockerignore").read_text(encoding="utf-8").split())
     # var/ holds the local SQLite database, with participants' personal data.
     assert {".git", ".venv", "var", ".env"} <= ignored
+
+
+# --- Lock files ----------------------------------------------------------------------------
+
+
+def _pins(name: str) -> dict[str, str]:
+    text = (ROOT / name).read_text(encoding="utf-8")
+    return dict(re.findall(r"^([a-z0-9][a-z0-9._-]*)==(\S+)", text, re.MULTILINE))
+
+
+def _dev_requirements() -> set[str]:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    dev = project["optional-dependencies"]["dev"]
+    return {re.split(r"[<>=!~\[; ]", spec, maxsplit=1)[0].lower() for spec in dev}
+
+
+def _wanted_by(name: str) -> dict[str, str]:
+    """Each locked package -> the text of its `# via` block (who asked for it)."""
+    text = (ROOT / name).read_text(encoding="utf-8")
+    blocks = re.split(r"^(?=[a-z0-9][a-z0-9._-]*==)", text, flags=re.MULTILINE)[1:]
+    return {block.split("==", 1)[0]: block.split("# via", 1)[-1] for block in blocks}
+
+
+def test_the_production_lock_holds_no_development_tool():
+    """The image installs requirements.lock only: no test runner, linter or type checker.
+
+    A development requirement may be there only because the application needs it anyway
+    (PyYAML, which drf-spectacular needs to write the schema)."""
+    wanted_by = _wanted_by("requirements.lock")
+    assert "django" in wanted_by and "celery" in wanted_by
+    tools = _dev_requirements() & set(wanted_by)
+    assert {name for name in tools if "pyproject.toml" in wanted_by[name]} == set()
+    assert tools <= {"pyyaml"}
+
+
+def test_the_development_lock_is_the_production_lock_plus_the_tools():
+    """Same versions of everything the application runs on, so tests run what ships."""
+    production, development = _pins("requirements.lock"), _pins("requirements-dev.lock")
+    assert {name: development.get(name) for name in production} == production
+    assert _dev_requirements() <= set(development)

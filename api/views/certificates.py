@@ -3,6 +3,7 @@ download; trainees download their own."""
 
 import io
 import zipfile
+from typing import ClassVar, Protocol
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -122,9 +123,15 @@ class CertificateList(generics.ListCreateAPIView):
         return Response(CertificateSerializer(certificate).data, status=status.HTTP_201_CREATED)
 
 
+class _CertificateService(Protocol):
+    def __call__(
+        self, *, certificate: Certificate, reason: str, by: object = ...
+    ) -> Certificate: ...
+
+
 class _CertificateAction(APIView):
     permission_classes = [IsManager]
-    service = None
+    service: ClassVar[_CertificateService]  # each action's services function
 
     @extend_schema(request=ReasonSerializer, responses={200: CertificateSerializer})
     def post(self, request, pk):

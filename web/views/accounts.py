@@ -133,7 +133,8 @@ class ResetForm(PasswordResetForm):
             )
         )
 
-    def save(self, **kwargs):
+    def save(self, *args: object, **kwargs: object) -> None:
+        # Django's options (templates, domain, sender...) don't apply: the worker builds the mail.
         language = translation.get_language() or settings.LANGUAGE_CODE
         for user in self.get_users(self.cleaned_data["email"]):
             invitations.request_password_reset(user, language=language[:2])

@@ -4,6 +4,7 @@ Aggregates only, from the same cached reports as the API: funders see every regi
 small groups withheld, managers their own regions in full (reports.dashboard).
 """
 
+from typing import cast
 from urllib.parse import urlencode
 
 from django import forms
@@ -29,11 +30,13 @@ class DashboardFilters(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["year"].choices = [("", _("All years")), *((y, str(y)) for y in YEARS)]
+        year = cast(forms.TypedChoiceField, self.fields["year"])  # declared above
+        year.choices = [("", _("All years")), *((y, str(y)) for y in YEARS)]
         scope = roles.region_scope(user) if roles.user_role(user) == "manager" else None
         names = region_names()
         codes = sorted(names) if scope is None else sorted(c for c in names if c in scope)
-        self.fields["region"].choices = [("", _("All regions")), *((c, names[c]) for c in codes)]
+        region = cast(forms.ChoiceField, self.fields["region"])  # declared above
+        region.choices = [("", _("All regions")), *((c, names[c]) for c in codes)]
 
     def values(self) -> dict:
         """The valid filters; a bad one is reported on the form and left out."""

@@ -5,6 +5,7 @@ as if it did not exist. Writes go through cohorts.services only.
 """
 
 from dataclasses import dataclass
+from typing import cast
 
 from django import forms
 from django.contrib import messages
@@ -18,6 +19,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from certificates.rules import Progress
 from certificates.selectors import enrolments_progress
 from cohorts.errors import LineErrors
 from cohorts.models import Attendance, Cohort, Enrolment, Participant, TrainingSession
@@ -284,7 +286,8 @@ class ProgressFilters(forms.Form):
 
     def __init__(self, *args, regions=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["region"].choices = [("", _("All regions")), *regions]
+        region = cast(forms.ChoiceField, self.fields["region"])  # declared above
+        region.choices = [("", _("All regions")), *regions]
 
 
 def _region_name(region) -> str:
@@ -294,7 +297,7 @@ def _region_name(region) -> str:
 @dataclass
 class ProgressLine:
     enrolment: Enrolment
-    progress: object
+    progress: Progress
     standing: str
     certificate: str
 

@@ -15,7 +15,8 @@ from certificates.models import Certificate
 from cohorts.models import Cohort, Region
 from cohorts.roles import user_role
 
-HOME_OF_ROLE = {
+# Keyed by `user_role`, which is None for no role (then no home).
+HOME_OF_ROLE: dict[str | None, str] = {
     "trainee": "web:trainee-home",
     "manager": "web:manager-home",
     "funder": "web:funder-dashboard",
