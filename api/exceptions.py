@@ -13,7 +13,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from cohorts.errors import LineErrors
+from cohorts.errors import Conflict, LineErrors
 
 
 def _flatten(detail) -> dict[str, list[str]]:
@@ -43,6 +43,10 @@ def exception_handler(exc, context):
             status.HTTP_400_BAD_REQUEST,
             fields={},
             lines=exc.as_list(),
+        )
+    if isinstance(exc, Conflict):
+        return error_response(
+            "conflict", " ".join(str(m) for m in exc.messages), status.HTTP_409_CONFLICT, fields={}
         )
     if isinstance(exc, DjangoValidationError):
         fields = (

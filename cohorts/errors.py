@@ -6,6 +6,8 @@ if any is wrong, raise one `LineErrors` listing all of them, and save nothing.
 
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
+
 
 @dataclass(frozen=True)
 class LineError:
@@ -21,3 +23,11 @@ class LineErrors(Exception):
 
     def as_list(self) -> list[dict]:
         return [{"line": e.line, "field": e.field, "message": str(e.message)} for e in self.errors]
+
+
+class Conflict(ValidationError):
+    """Someone else wrote the same thing at the same moment; nothing of this request was saved.
+
+    A `ValidationError`, so every caller that shows a service's message shows this one too;
+    the API answers it with 409 Conflict.
+    """

@@ -11,7 +11,9 @@ always finds the rows it is told about; with no broker configured (`CELERY_TASK_
 the task runs inline, right after the commit.
 """
 
+import importlib
 import smtplib
+import threading
 from functools import partial
 
 from celery import current_app
@@ -31,9 +33,17 @@ def enqueue_now(task_name: str, *args, **kwargs) -> None:
     task(task_name).delay(*args, **kwargs)
 
 
+_loading = threading.Lock()
+
+
 def task(task_name: str):
-    """The registered task called `task_name` (task modules load on first use)."""
+    """The registered task called `task_name`, its module imported on first use.
+
+    A task's name is its module's path and its function's name: importing that module
+    registers it. Under a lock, because requests on several threads may be the first to
+    queue it at the same moment.
+    """
     if task_name not in current_app.tasks:
-        # Celery's autodiscovery imports every app's tasks.py the first time it is asked.
-        current_app.loader.import_default_modules()
+        with _loading:
+            importlib.import_module(task_name.rsplit(".", 1)[0])
     return current_app.tasks[task_name]

@@ -10,11 +10,11 @@ from datetime import date, datetime
 from typing import cast
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cohorts.errors import LineError, LineErrors
+from cohorts.errors import Conflict, LineError, LineErrors
 from cohorts.models import (
     Attendance,
     AttendanceHistory,
@@ -322,6 +322,11 @@ def attendance_roster_record(
             {"session": _("Attendance cannot be recorded before the session starts.")}
         )
     _check_marks(session, marks)
+    # One roster save per session at a time: the session's row is the lock. Locking the
+    # marks alone would not do on a first recording (no row yet to lock), and two saves
+    # would both insert the same mark (a duplicate key). The second save waits, then
+    # updates what the first created.
+    TrainingSession.objects.select_for_update().filter(pk=session.pk).values_list("pk").first()
     existing = {
         a.participant_id: a
         for a in Attendance.objects.select_for_update().filter(
@@ -367,7 +372,16 @@ def attendance_roster_record(
                 changed_at=now,
             )
         )
-    Attendance.objects.bulk_create(created)
+    try:
+        Attendance.objects.bulk_create(created)
+    except IntegrityError as exc:
+        # Only if a mark was inserted by a path that does not take the session's lock.
+        raise Conflict(
+            _(
+                "Someone else recorded this session at the same moment. Nothing was saved: "
+                "reload the sheet and save again."
+            )
+        ) from exc
     Attendance.objects.bulk_update(updated, [*_MARK_FIELDS, "recorded_by", "recorded_at"])
     AttendanceHistory.objects.bulk_create(history)
     if history:

@@ -240,9 +240,10 @@ def test_a_roster_put_costs_a_constant_number_of_queries(api, session, size):
         response = api.put(f"/api/v1/sessions/{session.pk}/attendance/", body, format="json")
     assert response.status_code == 200
     # role (manager profile), region scope (profile, its regions), the session, the
-    # roster (enrolments, marks), then the service: savepoint, enrolments, existing marks,
-    # insert, history, release; then the roster returned (enrolments, marks).
-    assert len(queries) == 14, [q["sql"][:80] for q in queries]
+    # roster (enrolments, marks), then the service: savepoint, enrolments, the session's row
+    # locked, existing marks, insert, history, release; then the roster returned
+    # (enrolments, marks).
+    assert len(queries) == 15, [q["sql"][:80] for q in queries]
 
 
 # The trainee's own record --------------------------------------------------------------

@@ -175,9 +175,9 @@ def test_a_roster_costs_the_same_number_of_queries_for_5_or_60_people(size):
         services.attendance_roster_record(
             session=session, marks=[Mark(p.pk, "present") for p in people]
         )
-    # savepoint, enrolments, existing marks (locked), insert new, update changed,
-    # insert history, release savepoint.
-    assert len(queries) == 7, [q["sql"] for q in queries]
+    # savepoint, enrolments, the session's row (locked), existing marks (locked), insert
+    # new, update changed, insert history, release savepoint.
+    assert len(queries) == 8, [q["sql"] for q in queries]
     assert Attendance.objects.filter(session=session, status="present").count() == size
 
 
