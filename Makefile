@@ -40,7 +40,7 @@ test: setup  ## Run the whole test suite (uses DATABASE_URL / REDIS_URL when set
 	$(BIN)/pytest
 
 typecheck: setup  ## mypy with django-stubs (settings in pyproject.toml)
-	$(BIN)/mypy
+	DEBUG=$${DEBUG:-1} $(BIN)/mypy
 
 lint: setup  ## ruff lint and format check
 	$(BIN)/ruff check .
