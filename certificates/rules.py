@@ -1,7 +1,35 @@
 """The completion rule: one pure function decides eligibility from attendance counts.
 
 The trainee's progress bar, the managers' pages, the funders' reports and certificate
-issuance all call `evaluate`, so they cannot disagree. No database access here.
+issuance all call `evaluate`, so they cannot disagree. No database access here; the
+funders' reports write the same arithmetic in SQL (reports.selectors), tested equal on
+random data.
+
+Which sessions count, and how (the decision, with its edge cases):
+
+- A session counts for an enrolment when it belongs to the enrolment's cohort, is not
+  cancelled, and its local day is on or after the day of enrolment and, for a withdrawn
+  enrolment, on or before the day of withdrawal. A session counts once it is *held*: it
+  has started. Sessions still to come only matter for reachability.
+- Every held session is in the denominator, whether or not it was recorded. A held session
+  with no mark for the person is *not recorded*: it is not attended (it adds nothing to the
+  numerator), and while any is left the person is not eligible, with the reason
+  `attendance_not_recorded`: a certificate is never issued over a gap in the register. Once
+  the managers record it, it counts as its mark says.
+- Enrolled mid-cohort: the sessions before the day of enrolment do not count (the person
+  could not attend them); a mark recorded on one anyway is not counted either.
+- Withdrawn: never eligible (`withdrawn`); the sessions after the withdrawal day do not
+  count, so the rate shown is the one at withdrawal.
+- Cancelled session: counts for nobody, even if marks were recorded before it was cancelled.
+- Excused: as the rule's policy says: out of the denominator (exclude), attended, or
+  missed (absent). A late mark is attended when `late_counts_as_present`.
+- Required sessions: a missed required session (`required_missed`) blocks eligibility
+  and reachability (no session is marked required today; the counts carry 0).
+- Minimum hours: hours attended are the minutes recorded, else the session's planned hours,
+  of present and late marks.
+- Reachability: the best case, where every session still to come and every held session
+  not yet recorded turns out attended. Not-recorded sessions stay open as long as they are
+  not recorded, during the cohort and after it: recording them is the managers' to do.
 """
 
 from dataclasses import dataclass, field
@@ -54,15 +82,17 @@ class Progress:
     reachable: bool  # could still meet it if every remaining session is attended
     sessions_left: int
     hours_attended: Decimal
+    not_recorded: int = 0  # held sessions with no mark for the person
     reasons: list[str] = field(default_factory=list)  # why not eligible, as codes
 
 
 def attendance_rate(counts: AttendanceCounts, rule: Rule) -> Rate:
-    """Attended sessions over recorded sessions, as the rule counts late and excused marks."""
+    """Attended sessions over held sessions, as the rule counts late and excused marks; a held
+    session not recorded is in the denominator, not in the numerator."""
     attended = counts.present
     if rule.late_counts_as_present:
         attended += counts.late
-    denominator = counts.marked
+    denominator = counts.marked + counts.not_recorded
     if rule.excused_policy is ExcusedPolicy.EXCLUDE:
         denominator -= counts.excused
     elif rule.excused_policy is ExcusedPolicy.ATTENDED:
@@ -75,6 +105,8 @@ def evaluate(counts: AttendanceCounts, rule: Rule) -> Progress:
     reasons = []
     if counts.withdrawn:
         reasons.append("withdrawn")
+    if counts.not_recorded:
+        reasons.append("attendance_not_recorded")
     if not rate.meets(rule.min_attendance_percent):
         reasons.append("no_attendance" if rate.denominator == 0 else "attendance_below_threshold")
     if rule.min_hours is not None and counts.hours_attended < rule.min_hours:
@@ -82,10 +114,13 @@ def evaluate(counts: AttendanceCounts, rule: Rule) -> Progress:
     if counts.required_missed:
         reasons.append("required_session_missed")
 
-    # The best case: every session not yet recorded, or not yet held, is attended.
-    open_sessions = counts.sessions_left + counts.unmarked
-    best = Rate(rate.numerator + open_sessions, rate.denominator + open_sessions)
-    best_hours = counts.hours_attended + counts.hours_remaining
+    # The best case: every session not yet recorded, or not yet held, is attended. The
+    # not-recorded ones are already in the denominator.
+    best = Rate(
+        rate.numerator + counts.not_recorded + counts.sessions_left,
+        rate.denominator + counts.sessions_left,
+    )
+    best_hours = counts.hours_attended + counts.hours_not_recorded + counts.hours_remaining
     reachable = (
         not counts.withdrawn
         and counts.required_missed == 0
@@ -99,5 +134,6 @@ def evaluate(counts: AttendanceCounts, rule: Rule) -> Progress:
         reachable=reachable,
         sessions_left=counts.sessions_left,
         hours_attended=counts.hours_attended,
+        not_recorded=counts.not_recorded,
         reasons=reasons,
     )

@@ -133,8 +133,7 @@ def certificate_issue(
         number=certificate.pk,
     )
     _store_pdf(certificate, now)
-    certificate.save(update_fields=["serial", "pdf", "sha256"])
-    reports_changed()
+    certificate.save(update_fields=["serial", "pdf", "sha256"])  # signals invalidate reports
     if notify:
         _after_commit_email(certificate.pk)
     return certificate
@@ -175,7 +174,7 @@ def certificate_revoke(*, certificate: Certificate, reason: str, by=None) -> Cer
     )
     if not claimed:
         raise ValidationError({"status": _("This certificate is already revoked.")})
-    reports_changed()
+    reports_changed({certificate.participant.region_id})  # an update() sends no signal
     certificate.refresh_from_db()
     return certificate
 

@@ -38,9 +38,11 @@ from cohorts.models import (
     Organisation,
     Participant,
     Programme,
+    ProgressSummary,
     Region,
     TrainingSession,
 )
+from cohorts.progress import bulk_writes
 from cohorts.roles import managers_group_sync
 from cohorts.selectors import sessions_without_attendance
 
@@ -772,9 +774,13 @@ def delete_demo(progress: Progress | None = None) -> None:
     sessions = TrainingSession.objects.filter(cohort__in=cohorts)
     enrolments = Enrolment.objects.filter(Q(cohort__in=cohorts) | Q(participant__in=people))
     # Children first: the foreign keys protect what is still referenced.
+    marks = Attendance.objects.filter(Q(participant__in=people) | Q(session__in=sessions))
     steps = [
         AttendanceHistory.objects.filter(Q(participant__in=people) | Q(session__in=sessions)),
-        Attendance.objects.filter(Q(participant__in=people) | Q(session__in=sessions)),
+        # A plain DELETE: nothing points at a mark, and a million marks are not loaded to
+        # send their post_delete signal (cohorts.signals; the summaries are rebuilt after).
+        _RawDelete(marks),
+        ProgressSummary.objects.filter(enrolment__in=enrolments),
         EnrolmentHistory.objects.filter(enrolment__in=enrolments),
         enrolments,
         sessions,
@@ -795,6 +801,14 @@ def delete_demo(progress: Progress | None = None) -> None:
                 "delete them first. Nothing was deleted."
             ) from exc
         progress("deleting", done, len(steps))
+
+
+class _RawDelete:
+    def __init__(self, queryset: QuerySet) -> None:
+        self.queryset = queryset
+
+    def delete(self) -> None:
+        self.queryset._raw_delete(self.queryset.db)
 
 
 def _silent(phase: str, done: int, total: int) -> None:
@@ -1086,8 +1100,6 @@ def seed_demo(
             action, chosen = "kept", loaded
         else:
             chosen = scale or (loaded if loaded in SCALES else "small")
-            if loaded is not None:
-                delete_demo(progress)
             action = "rebuilt" if loaded is not None else "generated"
         users = ensure_accounts(reset_passwords=reset)
         if action != "kept":
@@ -1095,8 +1107,12 @@ def seed_demo(
             missing = sorted(set(COUNCIL_SEATS) - set(capitals))
             if missing:
                 raise DemoError(f"Regions missing: {', '.join(missing)}: run `migrate` first.")
-            demo = plan(seed=seed, scale=SCALES[chosen], capitals=capitals)
-            write_plan(demo, recorded_by=users["manager"], progress=progress)
+            # Bulk writes: the progress summaries are rebuilt once, at the end.
+            with bulk_writes(progress):
+                if loaded is not None:
+                    delete_demo(progress)
+                demo = plan(seed=seed, scale=SCALES[chosen], capitals=capitals)
+                write_plan(demo, recorded_by=users["manager"], progress=progress)
         trainee = link_trainee(users["trainee"])
         outcome = Outcome(action, chosen, demo_counts(), _account_rows(trainee))
         # PostgreSQL checks the (deferred) foreign keys of every new row at commit.

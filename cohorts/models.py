@@ -329,6 +329,45 @@ class Attendance(models.Model):
         return f"{self.participant} @ {self.session}: {self.get_status_display()}"
 
 
+class ProgressSummary(models.Model):
+    """One row per enrolment: its marks counted as the completion rule counts them, kept
+    up to date in the same transaction as every write that changes them (cohorts.progress).
+
+    What it holds does not depend on the time of day: the marks on the sessions that count
+    for the enrolment (its cohort's, not cancelled, between `counts_from` and
+    `counts_until`). How many of those sessions are held by now is worked out when a report
+    is read, from the sessions (a few thousand rows), so the summary never goes stale as
+    time passes. The reports aggregate these rows instead of the million marks.
+    """
+
+    enrolment = models.OneToOneField(
+        Enrolment, on_delete=models.CASCADE, primary_key=True, related_name="progress_summary"
+    )
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="+")
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="+")
+    withdrawn = models.BooleanField(default=False)
+    # The sessions that count start at or after `counts_from` and before `counts_until`
+    # (the local day of enrolment, and the day after withdrawal or a far-off date).
+    counts_from = models.DateTimeField()
+    counts_until = models.DateTimeField()
+    n_present = models.PositiveIntegerField(default=0)
+    n_late = models.PositiveIntegerField(default=0)
+    n_excused = models.PositiveIntegerField(default=0)
+    n_absent = models.PositiveIntegerField(default=0)
+    # Present and late marks' time, in hundredths of a minute (an hour is 6000): minutes
+    # recorded, else the session's planned hours. Integers add up exactly in SQL.
+    centiminutes_attended = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("progress summary")
+        verbose_name_plural = _("progress summaries")
+        indexes = [models.Index(fields=["cohort", "counts_from", "counts_until"])]
+
+    def __str__(self) -> str:
+        return f"summary of enrolment {self.pk}"
+
+
 class ChangeAction(models.TextChoices):
     CREATED = "created", _("Created")
     UPDATED = "updated", _("Updated")

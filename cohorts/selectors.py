@@ -1,6 +1,7 @@
 """Reads. The attendance counts every later number is built from are defined here, once."""
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypedDict, cast
 
@@ -39,6 +40,7 @@ class EnrolmentCounts(TypedDict):
     n_absent: int
     n_minutes_attended: Decimal
     n_hours_remaining: Decimal
+    n_hours_not_recorded: Decimal
 
 
 if TYPE_CHECKING:
@@ -49,8 +51,10 @@ if TYPE_CHECKING:
 class AttendanceCounts:
     """What happened to one enrolment so far; the input of the completion rule.
 
-    `held` sessions are those that have started; a held session with no mark yet is
-    `unmarked` and counts neither for nor against the participant until it is recorded.
+    Only the sessions that count for the enrolment are here: its cohort's sessions, not
+    cancelled, on or after the day of enrolment and, after a withdrawal, up to its day
+    (`certificates.rules` explains why). `sessions_held` are those that have started; a
+    held session with no mark for the person is `not_recorded`.
     """
 
     sessions_total: int
@@ -63,13 +67,17 @@ class AttendanceCounts:
     hours_remaining: Decimal
     withdrawn: bool = False
     required_missed: int = 0
+    hours_not_recorded: Decimal = Decimal(0)
 
     @property
     def marked(self) -> int:
         return self.present + self.late + self.excused + self.absent
 
     @property
-    def unmarked(self) -> int:
+    def not_recorded(self) -> int:
+        # Marks exist only on started sessions (the roster refuses the others), so the
+        # held sessions without a mark are the difference. A session moved to the future
+        # after it was recorded keeps its marks: the maximum keeps this from going below 0.
         return max(self.sessions_held - self.marked, 0)
 
     @property
@@ -77,19 +85,49 @@ class AttendanceCounts:
         return self.sessions_total - self.sessions_held
 
 
-def _session_totals(cohort_ref: str, now) -> dict:
-    sessions = TrainingSession.objects.filter(cohort_id=OuterRef(cohort_ref)).values("cohort_id")
+# The last day of an enrolment that has not been withdrawn.
+_NO_END = Value(date.max)
+
+
+def counting_sessions(cohort_ref, enrolled_on_ref, withdrawn_on_ref) -> QuerySet[TrainingSession]:
+    """The sessions that count for an enrolment, given expressions for its cohort, enrolment
+    day and withdrawal day: not cancelled, held (or to be held) on a local day within them."""
+    return TrainingSession.objects.filter(
+        cohort_id=cohort_ref,
+        cancelled_at__isnull=True,
+        starts_at__date__gte=enrolled_on_ref,
+        starts_at__date__lte=Coalesce(withdrawn_on_ref, _NO_END),
+    )
+
+
+def _session_totals(now) -> dict:
+    sessions = counting_sessions(
+        OuterRef("cohort_id"), OuterRef("enrolled_on"), OuterRef("withdrawn_on")
+    ).values("cohort_id")
 
     def total(qs, expression):
         return Subquery(qs.annotate(v=expression).values("v")[:1])
 
+    held = sessions.filter(starts_at__lte=now)
+    # Held sessions with no mark for the person: the hours they could still have attended,
+    # if the mark, once recorded, says so (reachability).
+    not_recorded = held.exclude(
+        Exists(
+            Attendance.objects.filter(
+                session_id=OuterRef("pk"), participant_id=OuterRef(OuterRef("participant_id"))
+            )
+        )
+    )
     return {
         "n_sessions_total": Coalesce(total(sessions, Count("pk")), 0),
-        "n_sessions_held": Coalesce(total(sessions.filter(starts_at__lte=now), Count("pk")), 0),
+        "n_sessions_held": Coalesce(total(held, Count("pk")), 0),
         "n_hours_remaining": Coalesce(
             total(sessions.filter(starts_at__gt=now), Sum("planned_hours")),
             Value(Decimal(0)),
             output_field=_HOURS,
+        ),
+        "n_hours_not_recorded": Coalesce(
+            total(not_recorded, Sum("planned_hours")), Value(Decimal(0)), output_field=_HOURS
         ),
     }
 
@@ -97,30 +135,38 @@ def _session_totals(cohort_ref: str, now) -> dict:
 def enrolments_with_counts(
     enrolments: QuerySet[Enrolment], now=None
 ) -> "QuerySet[EnrolmentWithCounts]":
-    """Annotate enrolments with their attendance counts, in one SQL query.
+    """Annotate enrolments with their attendance counts, in one SQL query, from the marks.
 
-    Marks are joined through the participant and kept to the enrolment's cohort.
-    Hours attended: minutes recorded when given, else the session's planned hours,
-    for present and late marks.
+    Marks are joined through the participant and kept to the sessions that count for the
+    enrolment (`counting_sessions`). Hours attended: minutes recorded when given, else the
+    session's planned hours, for present and late marks.
+
+    This reads the marks themselves, not the progress summary (cohorts.progress): it is the
+    reference the summary and the reports are tested against.
     """
     now = now or timezone.now()
-    in_cohort = Q(participant__attendances__session__cohort_id=F("cohort_id"))
+    mark = "participant__attendances__"
+    counts = Q(
+        **{
+            f"{mark}session__cohort_id": F("cohort_id"),
+            f"{mark}session__cancelled_at__isnull": True,
+            f"{mark}session__starts_at__date__gte": F("enrolled_on"),
+            f"{mark}session__starts_at__date__lte": Coalesce(F("withdrawn_on"), _NO_END),
+        }
+    )
 
     def marks(status: str):
-        return Count(
-            "participant__attendances",
-            filter=in_cohort & Q(participant__attendances__status=status),
-        )
+        return Count("participant__attendances", filter=counts & Q(**{f"{mark}status": status}))
 
-    attended = in_cohort & Q(
-        participant__attendances__status__in=[Attendance.Status.PRESENT, Attendance.Status.LATE]
+    attended = counts & Q(
+        **{f"{mark}status__in": [Attendance.Status.PRESENT, Attendance.Status.LATE]}
     )
     # Summed in minutes and divided once in Python: SQL's integer division (SQLite, and
     # PostgreSQL on integers) would turn 90 minutes into 1 hour.
     minutes = ExpressionWrapper(
         Coalesce(
-            Cast("participant__attendances__minutes_attended", _HOURS),
-            F("participant__attendances__session__planned_hours") * Value(Decimal(60)),
+            Cast(f"{mark}minutes_attended", _HOURS),
+            F(f"{mark}session__planned_hours") * Value(Decimal(60)),
             output_field=_HOURS,
         ),
         output_field=_HOURS,
@@ -133,7 +179,7 @@ def enrolments_with_counts(
         n_minutes_attended=Coalesce(
             Sum(minutes, filter=attended), Value(Decimal(0)), output_field=_HOURS
         ),
-        **_session_totals("cohort_id", now),
+        **_session_totals(now),
     )
     # The plugin cannot see the annotations passed as `**_session_totals(...)`.
     return cast("QuerySet[EnrolmentWithCounts]", annotated)
@@ -150,6 +196,7 @@ def counts_of(enrolment: "EnrolmentWithCounts") -> AttendanceCounts:
         absent=enrolment.n_absent,
         hours_attended=(Decimal(enrolment.n_minutes_attended) / 60).quantize(Decimal("0.01")),
         hours_remaining=Decimal(enrolment.n_hours_remaining).quantize(Decimal("0.01")),
+        hours_not_recorded=Decimal(enrolment.n_hours_not_recorded).quantize(Decimal("0.01")),
         withdrawn=enrolment.status == Enrolment.Status.WITHDRAWN,
     )
 

@@ -27,6 +27,7 @@ from cohorts.models import (
     Region,
     TrainingSession,
 )
+from cohorts.progress import progress_refresh
 from cohorts.queue import enqueue_on_commit
 from cohorts.report_cache import reports_changed
 from cohorts.validation import local_date, validate_cohort_year, validate_session_dates
@@ -74,7 +75,6 @@ def participant_create(**fields) -> Participant:
     participant = Participant(**fields)
     participant.full_clean()
     participant.save()
-    reports_changed()
     return participant
 
 
@@ -89,7 +89,6 @@ def participant_update(*, participant: Participant, **fields) -> Participant:
         setattr(participant, name, value)
     participant.full_clean()
     participant.save(update_fields=[*fields, "updated_at"])
-    reports_changed()
     return participant
 
 
@@ -108,7 +107,6 @@ def cohort_create(
         raise ValidationError({"regions": _("A cohort covers at least one region.")})
     cohort.save()
     cohort.regions.set(regions)
-    reports_changed()
     return cohort
 
 
@@ -118,7 +116,6 @@ def session_create(*, cohort: Cohort, **fields) -> TrainingSession:
     validate_session_dates(cohort, session.starts_at, session.ends_at)
     session.full_clean()
     session.save()
-    reports_changed()
     return session
 
 
@@ -137,7 +134,6 @@ def session_update(*, session: TrainingSession, **fields) -> TrainingSession:
     validate_session_dates(session.cohort, session.starts_at, session.ends_at)
     session.full_clean()
     session.save(update_fields=list(fields))
-    reports_changed()
     if moved:
         _notify_session(session.pk)
     return session
@@ -154,7 +150,8 @@ def session_cancel(*, session: TrainingSession, by=None) -> TrainingSession:
     if not cancelled:
         raise ValidationError({"session": _("This session is already cancelled.")})
     session.refresh_from_db()
-    reports_changed()
+    # An update() sends no signal: refresh the cohort's summaries here.
+    reports_changed(progress_refresh(cohort_ids=[session.cohort_id]))
     _notify_session(session.pk)
     return session
 
@@ -186,7 +183,6 @@ def enrolment_create(
     enrolment.full_clean()
     enrolment.save()
     _enrolment_history(enrolment, ChangeAction.CREATED, None, by, now).save()
-    reports_changed()
     return enrolment
 
 
@@ -205,7 +201,6 @@ def enrolment_withdraw(
     enrolment.full_clean()
     enrolment.save(update_fields=["status", "withdrawn_on", "withdrawal_reason"])
     _enrolment_history(enrolment, ChangeAction.UPDATED, before, by, now).save()
-    reports_changed()
     return enrolment
 
 
@@ -221,7 +216,6 @@ def enrolment_reactivate(*, enrolment: Enrolment, by=None) -> Enrolment:
     enrolment.withdrawal_reason = ""
     enrolment.save(update_fields=["status", "withdrawn_on", "withdrawal_reason"])
     _enrolment_history(enrolment, ChangeAction.UPDATED, before, by, now).save()
-    reports_changed()
     return enrolment
 
 
@@ -385,7 +379,12 @@ def attendance_roster_record(
     Attendance.objects.bulk_update(updated, [*_MARK_FIELDS, "recorded_by", "recorded_at"])
     AttendanceHistory.objects.bulk_create(history)
     if history:
-        reports_changed()
+        # Bulk writes send no signal: refresh the summaries of the people marked.
+        changed = {h.participant_id for h in history}
+        enrolments = Enrolment.objects.filter(
+            cohort_id=session.cohort_id, participant_id__in=changed
+        ).values_list("pk", flat=True)
+        reports_changed(progress_refresh(enrolment_ids=list(enrolments)))
         _check_alerts(session.cohort_id)
     return [*created, *updated]
 

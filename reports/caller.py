@@ -1,13 +1,20 @@
 """Reports for one caller, cached: shared by the API's report views and the funders' pages.
 
 Funders see every region with small groups withheld (reports.suppression); managers
-see their own regions without suppression. A cached report is keyed by the reports'
-generation, which every write bumps, so a report is never stale after a write; the rest of
-the key says who asks (role and region scope) for what (grouping and filters).
+see their own regions without suppression. A cached report is keyed by the generations of
+the regions it covers (cohorts.report_cache), which every write about them bumps once it
+commits, so a report is never stale after a write, and a write in one region leaves the
+other regions' reports cached; the rest of the key says who asks (role and region scope)
+for what (grouping and filters).
+
+When a report is missing, one request computes it and the others asking for the same one
+meanwhile wait for it (`cached_payload`), so two funders opening the dashboard after a
+write do not both occupy a server process rebuilding the same figures.
 """
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -35,11 +42,20 @@ def report_filters(params: dict, scope: frozenset[str] | None) -> ReportFilters:
     )
 
 
+def covered_regions(scope: frozenset[str] | None, params: dict) -> frozenset[str] | None:
+    """The regions whose data a report reads (None: the whole country)."""
+    region = params.get("region")
+    if region is None:
+        return scope
+    return frozenset({region}) & scope if scope is not None else frozenset({region})
+
+
 def report_key(kind: str, role: str | None, scope: frozenset[str] | None, params: dict) -> str:
-    # The generation changes with every write; the rest says who asks for what.
+    # The generations change with every write about the regions covered; the rest says who
+    # asks for what.
     who = [role, "all" if scope is None else sorted(scope)]
     what = hashlib.sha256(json.dumps([who, params], sort_keys=True).encode()).hexdigest()
-    return f"report:{kind}:{generation()}:{what}"
+    return f"report:{kind}:{generation(covered_regions(scope, params))}:{what}"
 
 
 def report_payload(report: Report, role: str | None) -> dict:
@@ -57,11 +73,34 @@ def report_payload(report: Report, role: str | None) -> dict:
     }
 
 
+# How long a request waits for another one computing the same report before computing it
+# itself (the other may have died): well above a national report's time.
+BUILD_WAIT_SECONDS = 10.0
+_POLL_SECONDS = 0.05
+
+
 def cached_payload(key: str, compute: Callable[[], dict]) -> dict:
+    """The cached value, or computed once however many requests ask at the same moment."""
     data = cache.get(key)
-    if data is None:
-        data = compute()
-        cache.set(key, data, settings.REPORT_CACHE_SECONDS)
+    if data is not None:
+        return data
+    lock = f"{key}:building"
+    deadline = time.monotonic() + BUILD_WAIT_SECONDS
+    # cache.add is atomic (Redis SET NX): one request wins the right to build.
+    while not cache.add(lock, 1, timeout=int(BUILD_WAIT_SECONDS) + 1):
+        time.sleep(_POLL_SECONDS)
+        data = cache.get(key)
+        if data is not None:
+            return data
+        if time.monotonic() > deadline:
+            break  # the builder is gone or stuck: build it here
+    try:
+        data = cache.get(key)  # built by the request that held the lock just before
+        if data is None:
+            data = compute()
+            cache.set(key, data, settings.REPORT_CACHE_SECONDS)
+    finally:
+        cache.delete(lock)
     return data
 
 

@@ -7,14 +7,22 @@ The rule is written once more here, in SQL, so that 50,000 enrolments cost two q
 instead of 50,000 evaluations in Python; tests/test_reports.py generates varied data and
 checks that both give the same numbers.
 
+The progress report reads the progress summary (cohorts.models.ProgressSummary, one row
+per enrolment with its marks counted, kept on write), not the marks: its cost follows the
+number of enrolments, not of marks. What depends on the time, the sessions held by `now`,
+is counted from the sessions per distinct counting window (a cohort's enrolments mostly
+share one).
+
 What each measure counts (progress report):
 
 - `enrolled`, `active`, `withdrawn`: enrolments, one person in one cohort. Without the
   `cohort` key, a person enrolled in two cohorts of the group counts twice; `people`
   counts distinct participants (suppression uses it).
-- `sessions_held`: sessions of the group's cohorts that have started by `now`, each once.
-- `attendance_marks`: marks of the group's enrolments (the participant's marks on sessions
-  of the enrolment's cohort), whether or not the session has started, as the rule counts.
+- `sessions_held`: sessions of the group's cohorts that have started by `now` and are not
+  cancelled, each once.
+- `attendance_marks`: marks of the group's enrolments that the rule counts (the
+  participant's marks on the sessions that count for the enrolment: its cohort's, not
+  cancelled, from the day of enrolment to the day of withdrawal).
 - `attendance_rate`: the sums of `attendance_rate(counts, rule)`'s numerators and
   denominators over the group's enrolments, each with its cohort's rule.
 - `excused_rate`: excused marks over marks.
@@ -35,6 +43,10 @@ The timeline gives the same measures per month ("2019-03") or year (2019) in loc
 - `people`: distinct participants with a mark, an enrolment or a certificate in the period.
 
 Completion is a state at `now`, not an event with a date, so the timeline leaves it out.
+Cancelled sessions and their marks count nowhere. The timeline's attendance rate is over
+the marks recorded in each period; the progress report's also counts the held sessions not
+recorded (certificates.rules), so where sessions are missing from the register the
+progress report's rate is the lower one.
 """
 
 from collections.abc import Sequence
@@ -148,10 +160,24 @@ _RULES = """
     ) effective_rule
 """
 
-# Sessions held (started by now), per cohort.
+# Sessions held (started by now, not cancelled), per cohort.
 _HELD = """
     SELECT cohort_id, COUNT(*) AS n FROM cohorts_trainingsession
-    WHERE starts_at <= %(now)s GROUP BY cohort_id
+    WHERE starts_at <= %(now)s AND cancelled_at IS NULL GROUP BY cohort_id
+"""
+
+# Sessions held per counting window: what `AttendanceCounts.sessions_held` counts for each
+# enrolment of the window (cohorts.selectors.counting_sessions, as instants).
+_HELD_IN_WINDOW = """
+    SELECT w.cohort_id AS cohort_id, w.counts_from AS counts_from,
+        w.counts_until AS counts_until, COUNT(*) AS n
+    FROM (
+        SELECT DISTINCT cohort_id, counts_from, counts_until FROM cohorts_progresssummary
+    ) w
+    JOIN cohorts_trainingsession s ON s.cohort_id = w.cohort_id
+        AND s.cancelled_at IS NULL AND s.starts_at <= %(now)s
+        AND s.starts_at >= w.counts_from AND s.starts_at < w.counts_until
+    GROUP BY w.cohort_id, w.counts_from, w.counts_until
 """
 
 
@@ -237,7 +263,7 @@ def _rate(numerator: int, denominator: int) -> dict:
 # The progress report ----------------------------------------------------------------------
 
 # Query 1: people and sessions held per group and over everything, with the keys' labels,
-# and whether any rule has a minimum of hours (query 2 reads hours only then).
+
 #
 # These two do not add up across rows (a person may be in two cohorts of a group, a cohort
 # in many groups), so they are counted distinct: people by participant, sessions held as
@@ -258,10 +284,10 @@ _ONE_COHORT_COUNTS = """
 """
 
 _PEOPLE_GROUPS_SQL = """
-SELECT {g_keys} {labels} 0, g.people, g.sessions_held, 0
+SELECT {g_keys} {labels} 0, g.people, g.sessions_held
 FROM (
     SELECT {key_columns} {distinct_counts}
-    FROM cohorts_enrolment e
+    FROM cohorts_progresssummary e
     {participant_join}
     {cohort_join}
     LEFT JOIN ({held}) held ON held.cohort_id = e.cohort_id
@@ -273,30 +299,28 @@ UNION ALL
 """
 
 _PEOPLE_TOTALS_SQL = """
-SELECT {null_keys} {null_labels} 1, {distinct_counts},
-    (SELECT COUNT(*) FROM certificates_completionrule WHERE min_hours IS NOT NULL)
-FROM cohorts_enrolment e
+SELECT {null_keys} {null_labels} 1, {distinct_counts}
+FROM cohorts_progresssummary e
 LEFT JOIN ({held}) held ON held.cohort_id = e.cohort_id
 WHERE {where}
 """
 
 # Query 2: the two-level aggregate of everything that adds up. Inside, one row per
-# enrolment with its counts, its cohort's rule and whether it meets it; the marks are
-# counted per participant and cohort in one pass over the marks, which is what
-# `enrolments_with_counts` counts for an enrolment. Outside, the sums per group (the
-# counts are cast to INTEGER so that PostgreSQL sums them as bigint, not numeric).
+# enrolment: its summary, the sessions held in its window, its cohort's rule and whether
+# it meets it. Outside, the sums per group (the counts are cast to INTEGER so that
+# PostgreSQL sums them as bigint, not numeric).
 #
 # Eligibility is `evaluate(...)` in integer arithmetic:
-# - not withdrawn;
-# - `Rate.meets`: den > 0 and attended * 100 >= pct * den;
+# - not withdrawn, and no held session left unrecorded (`AttendanceCounts.not_recorded`:
+#   held - marked, never below 0);
+# - `Rate.meets`: den > 0 and attended * 100 >= pct * den, where den counts the marks and
+#   the sessions not recorded, less the excused marks when the rule excludes them;
 # - min_hours: `evaluate` compares the hours rounded to 0.01 h (`counts_of` quantizes).
-#   Hours attended are counted here exactly, in hundredths of a minute (an hour is 6000):
-#   100 * minutes recorded + 6000 * planned hours of the sessions without minutes, for
-#   present and late marks. The rounded value reaches min_hours exactly when the exact
-#   value reaches min_hours - 0.005 h, i.e. 6000 * min_hours - 30. Planned hours and
-#   min_hours have two decimals, so the exact value is a multiple of 20 units and the bound
-#   a multiple of 20 plus 10: it never falls on the half, and rounding cannot tie.
-#   Only the marks of cohorts whose rule has a minimum are read for hours.
+#   The summary holds hours attended exactly, in hundredths of a minute (an hour is 6000).
+#   The rounded value reaches min_hours exactly when the exact value reaches
+#   min_hours - 0.005 h, i.e. 6000 * min_hours - 30. Planned hours and min_hours have two
+#   decimals, so the exact value is a multiple of 20 units and the bound a multiple of 20
+#   plus 10: it never falls on the half, and rounding cannot tie.
 _MEASURES_SQL = """
 SELECT {key_aliases}
     COUNT(*),
@@ -304,68 +328,49 @@ SELECT {key_aliases}
     SUM(withdrawn),
     SUM(n_marked),
     SUM(attended),
-    SUM(den),
+    SUM(n_marked + not_recorded - excused_out_of_den * n_excused),
     SUM(n_excused),
     SUM(completed),
     SUM(certified)
 FROM (
-    SELECT {key_aliases} n_marked, n_excused, attended, den, certified,
-        CASE WHEN status = %(active)s THEN 1 ELSE 0 END AS active,
-        CASE WHEN status = %(withdrawn)s THEN 1 ELSE 0 END AS withdrawn,
-        CASE WHEN status <> %(withdrawn)s AND den > 0 AND attended * 100 >= pct * den
+    SELECT {key_aliases} n_marked, n_excused, attended, not_recorded, excused_out_of_den,
+        certified,
+        1 - withdrawn AS active,
+        withdrawn,
+        CASE WHEN withdrawn = 0 AND not_recorded = 0
+            AND n_marked + not_recorded - excused_out_of_den * n_excused > 0
+            AND attended * 100 >= pct * (n_marked + not_recorded - excused_out_of_den * n_excused)
             AND (min_hours IS NULL OR centiminutes + 30 >= 6000 * min_hours)
             THEN 1 ELSE 0 END AS completed
     FROM (
-        SELECT {key_columns}
-            e.status AS status, c.pct AS pct, c.min_hours AS min_hours,
-            CAST(COALESCE(m.n_marked, 0) AS INTEGER) AS n_marked,
-            CAST(COALESCE(m.n_excused, 0) AS INTEGER) AS n_excused,
-            CAST(
-                COALESCE(m.n_present + c.late_w * m.n_late + c.excused_in_num * m.n_excused, 0)
-                AS INTEGER
-            ) AS attended,
-            CAST(COALESCE(m.n_marked - c.excused_out_of_den * m.n_excused, 0) AS INTEGER) AS den,
-            {centiminutes} AS centiminutes,
-            CASE WHEN cert.id IS NULL THEN 0 ELSE 1 END AS certified
-        FROM cohorts_enrolment e
-        {participant_join}
-        JOIN ({rules}) c ON c.cohort_id = e.cohort_id
-        LEFT JOIN (
-            SELECT a.participant_id, s.cohort_id,
-                COUNT(CASE WHEN a.status = %(present)s THEN 1 END) AS n_present,
-                COUNT(CASE WHEN a.status = %(late)s THEN 1 END) AS n_late,
-                COUNT(CASE WHEN a.status = %(excused)s THEN 1 END) AS n_excused,
-                COUNT(*) AS n_marked
-            FROM cohorts_attendance a
-            JOIN cohorts_trainingsession s ON s.id = a.session_id
-            WHERE {where_marks}
-            GROUP BY a.participant_id, s.cohort_id
-        ) m ON m.participant_id = e.participant_id AND m.cohort_id = e.cohort_id
-        {hours_join}
-        LEFT JOIN certificates_certificate cert ON cert.participant_id = e.participant_id
-            AND cert.cohort_id = e.cohort_id AND cert.status = %(issued)s
-        WHERE {where_enrolments}
-    ) per_enrolment
+        SELECT {key_aliases} n_marked, n_excused, attended, withdrawn, pct, min_hours,
+            excused_out_of_den, centiminutes, certified,
+            CASE WHEN held > n_marked THEN held - n_marked ELSE 0 END AS not_recorded
+        FROM (
+            SELECT {key_columns}
+                CASE WHEN e.withdrawn THEN 1 ELSE 0 END AS withdrawn,
+                c.pct AS pct, c.min_hours AS min_hours,
+                c.excused_out_of_den AS excused_out_of_den,
+                CAST(e.n_present + e.n_late + e.n_excused + e.n_absent AS INTEGER) AS n_marked,
+                CAST(e.n_excused AS INTEGER) AS n_excused,
+                CAST(e.n_present + c.late_w * e.n_late + c.excused_in_num * e.n_excused
+                    AS INTEGER) AS attended,
+                CAST(COALESCE(held.n, 0) AS INTEGER) AS held,
+                e.centiminutes_attended AS centiminutes,
+                CASE WHEN cert.id IS NULL THEN 0 ELSE 1 END AS certified
+            FROM cohorts_progresssummary e
+            {participant_join}
+            JOIN ({rules}) c ON c.cohort_id = e.cohort_id
+            LEFT JOIN ({held_in_window}) held ON held.cohort_id = e.cohort_id
+                AND held.counts_from = e.counts_from AND held.counts_until = e.counts_until
+            LEFT JOIN certificates_certificate cert ON cert.participant_id = e.participant_id
+                AND cert.cohort_id = e.cohort_id AND cert.status = %(issued)s
+            WHERE {where_enrolments}
+        ) per_enrolment
+    ) with_not_recorded
 ) per_enrolment_flags
 {group_by}
 """
-
-_HOURS_JOIN = """
-        LEFT JOIN (
-            SELECT a.participant_id, s.cohort_id,
-                SUM(a.minutes_attended) AS minutes,
-                SUM(CASE WHEN a.minutes_attended IS NULL THEN s.planned_hours END)
-                    AS planned_hours
-            FROM cohorts_attendance a
-            JOIN cohorts_trainingsession s ON s.id = a.session_id
-            WHERE a.status IN (%(present)s, %(late)s) AND {where_marks}
-                AND s.cohort_id IN (
-                    SELECT cohort_id FROM ({rules}) r WHERE min_hours IS NOT NULL
-                )
-            GROUP BY a.participant_id, s.cohort_id
-        ) h ON h.participant_id = e.participant_id AND h.cohort_id = e.cohort_id
-"""
-_CENTIMINUTES = "100 * COALESCE(h.minutes, 0) + 6000 * COALESCE(h.planned_hours, 0)"
 
 _COUNTS = 9  # what query 2 returns after the keys, in `_progress_measures` order
 
@@ -383,7 +388,6 @@ def progress_report(
     on_enrolments, filter_params = _filter_sql(
         filters, participant="e.participant_id", cohort="e.cohort_id"
     )
-    on_marks, _ = _filter_sql(filters, participant="a.participant_id", cohort="s.cohort_id")
     params = {**_base_params(now), **filter_params}
     aliases = [f"k_{key}" for key in keys]
     key_columns = "".join(f"{_KEY_COLUMNS[k]} AS k_{k}, " for k in keys)
@@ -425,14 +429,12 @@ def progress_report(
     # Keyed by a group's key values; None holds the totals row.
     distinct: dict[tuple[object, ...] | None, tuple[int, int]] = {}
     labels: dict[tuple[object, ...], dict[str, object]] = {}
-    needs_hours = Rule().min_hours is not None
     for row in _fetch(people_sql, params):
         key = row[: len(keys)]
         names = row[len(keys) : len(keys) + len(labelled)]
-        is_total, people, sessions_held, rules_with_hours = row[len(keys) + len(labelled) :]
+        is_total, people, sessions_held = row[len(keys) + len(labelled) :]
         if is_total:
             distinct[None] = (int(people), int(sessions_held))
-            needs_hours = needs_hours or bool(rules_with_hours)
         else:
             distinct[key] = (int(people), int(sessions_held))
             labels[key] = dict(zip(labelled, names, strict=True))
@@ -444,9 +446,7 @@ def progress_report(
         key_columns=key_columns,
         participant_join=participant_join,
         rules=_RULES,
-        hours_join=_HOURS_JOIN.format(where_marks=on_marks, rules=_RULES) if needs_hours else "",
-        centiminutes=_CENTIMINUTES if needs_hours else "0",
-        where_marks=on_marks,
+        held_in_window=_HELD_IN_WINDOW,
         where_enrolments=on_enrolments,
         group_by=f"GROUP BY {', '.join(aliases)}" if keys else "",
     )
@@ -521,7 +521,7 @@ session_period AS (
         r.excused_out_of_den AS excused_out_of_den
     FROM cohorts_trainingsession s
     JOIN ({rules}) r ON r.cohort_id = s.cohort_id
-    WHERE s.cohort_id IN (SELECT cohort_id FROM enr)
+    WHERE s.cohort_id IN (SELECT cohort_id FROM enr) AND s.cancelled_at IS NULL
 ),
 certified AS (
     SELECT cert.participant_id AS participant_id, cert.issued_on AS issued_on

@@ -1,0 +1,261 @@
+"""The progress summary (cohorts.models.ProgressSummary): one row per enrolment, kept on write.
+
+Every path that changes marks, enrolments or sessions refreshes the summaries it touches
+in the same transaction: the services call `progress_refresh` after their bulk writes, and
+the signals in cohorts.signals do it for a plain `save()` or `delete()` (the admin, a
+shell, a fixture). `progress_rebuild` recomputes everything (after bulk loads, or to
+repair), `progress_differences` compares the rows with the marks (`manage.py
+progress_summary --verify`).
+
+A refresh recomputes the rows from the marks rather than adding deltas: a delta missed
+once would stay wrong for ever, a recomputation heals. It reads the marks of the enrolments
+concerned only (a roster's people in one cohort: about a thousand rows).
+"""
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from cohorts.models import Attendance, Enrolment, ProgressSummary
+
+# `counts_until` of an enrolment that has not been withdrawn.
+OPEN_END = datetime(9999, 1, 1, tzinfo=UTC)
+
+_COUNTED = ("n_present", "n_late", "n_excused", "n_absent", "centiminutes_attended")
+_FIELDS = ("cohort", "participant", "withdrawn", "counts_from", "counts_until", *_COUNTED)
+_STATUS_FIELD = {
+    Attendance.Status.PRESENT: "n_present",
+    Attendance.Status.LATE: "n_late",
+    Attendance.Status.EXCUSED: "n_excused",
+    Attendance.Status.ABSENT: "n_absent",
+}
+_ATTENDED = (Attendance.Status.PRESENT, Attendance.Status.LATE)
+
+
+_state = threading.local()
+
+
+def refresh_suspended() -> bool:
+    """Whether a bulk load is under way (the signals then leave the summaries alone)."""
+    return getattr(_state, "suspended", 0) > 0
+
+
+@contextmanager
+def bulk_writes(progress: Callable[[str, int, int], None] | None = None) -> Iterator[None]:
+    """For bulk loads and deletions (the demo data): plain saves and deletes inside do not
+    refresh summaries one by one; everything is rebuilt once at the end, in the same
+    transaction (the caller's), and every report invalidated."""
+    from cohorts.report_cache import reports_changed
+
+    _state.suspended = getattr(_state, "suspended", 0) + 1
+    try:
+        yield
+    finally:
+        _state.suspended -= 1
+    progress_rebuild(progress)
+    reports_changed()
+
+
+def _local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_default_timezone())
+
+
+def counting_window(enrolled_on: date, withdrawn_on: date | None) -> tuple[datetime, datetime]:
+    """The instants between which a session's start makes it count for an enrolment: from
+    the local midnight of the day of enrolment, to the local midnight after the day of
+    withdrawal (exclusive). The same days as cohorts.selectors.counting_sessions."""
+    until = _local_midnight(withdrawn_on + timedelta(days=1)) if withdrawn_on else OPEN_END
+    return _local_midnight(enrolled_on), until
+
+
+@dataclass
+class _Row:
+    enrolment: Enrolment
+    counts_from: datetime
+    counts_until: datetime
+    n_present: int = 0
+    n_late: int = 0
+    n_excused: int = 0
+    n_absent: int = 0
+    centiminutes_attended: int = 0
+
+    def add(self, status: str, starts_at: datetime, minutes: int | None, planned: Decimal):
+        if not self.counts_from <= starts_at < self.counts_until:
+            return
+        field = _STATUS_FIELD[Attendance.Status(status)]
+        setattr(self, field, getattr(self, field) + 1)
+        if status in _ATTENDED:
+            self.centiminutes_attended += (
+                100 * minutes if minutes is not None else int(planned * 6000)
+            )
+
+    def summary(self, now: datetime) -> ProgressSummary:
+        e = self.enrolment
+        return ProgressSummary(
+            enrolment_id=e.pk,
+            cohort_id=e.cohort_id,
+            participant_id=e.participant_id,
+            withdrawn=e.status == Enrolment.Status.WITHDRAWN,
+            counts_from=self.counts_from,
+            counts_until=self.counts_until,
+            n_present=self.n_present,
+            n_late=self.n_late,
+            n_excused=self.n_excused,
+            n_absent=self.n_absent,
+            centiminutes_attended=self.centiminutes_attended,
+            updated_at=now,
+        )
+
+
+def compute(
+    enrolments: Iterable[Enrolment], *, whole_cohorts: bool = False
+) -> list[ProgressSummary]:
+    """The summaries of these enrolments, from their marks (two queries). `whole_cohorts`:
+    the enrolments are all those of their cohorts (read the cohorts' marks, no list of
+    people)."""
+    rows: dict[tuple[int, int], _Row] = {}
+    for e in enrolments:
+        rows[(e.participant_id, e.cohort_id)] = _Row(
+            e, *counting_window(e.enrolled_on, e.withdrawn_on)
+        )
+    if not rows:
+        return []
+    participants = {p for p, _ in rows}
+    cohorts = {c for _, c in rows}
+    marks = Attendance.objects.filter(
+        session__cohort_id__in=cohorts, session__cancelled_at__isnull=True
+    )
+    if not whole_cohorts:
+        marks = marks.filter(participant_id__in=participants)
+    marks = marks.values_list(
+        "participant_id",
+        "session__cohort_id",
+        "status",
+        "session__starts_at",
+        "minutes_attended",
+        "session__planned_hours",
+    )
+    for participant_id, cohort_id, status, starts_at, minutes, planned in marks.iterator(
+        chunk_size=5000
+    ):
+        row = rows.get((participant_id, cohort_id))
+        if row is not None:  # a pair from the cross product that is not an enrolment
+            row.add(status, starts_at, minutes, planned)
+    now = timezone.now()
+    return [row.summary(now) for row in rows.values()]
+
+
+def _save(summaries: list[ProgressSummary]) -> None:
+    ProgressSummary.objects.bulk_create(
+        summaries,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["enrolment"],
+        update_fields=[*_FIELDS, "updated_at"],
+    )
+
+
+def progress_refresh(
+    *,
+    enrolment_ids: Iterable[int] = (),
+    cohort_ids: Iterable[int] = (),
+    participant_ids: Iterable[int] = (),
+) -> set[str]:
+    """Recompute the summaries of these enrolments, of every enrolment in these cohorts,
+    and of every enrolment of these participants. Returns the regions of the people
+    concerned (whose reports changed)."""
+    condition = Q(pk__in=list(enrolment_ids))
+    if cohort_ids:
+        condition |= Q(cohort_id__in=list(cohort_ids))
+    if participant_ids:
+        condition |= Q(participant_id__in=list(participant_ids))
+    enrolments = list(
+        Enrolment.objects.filter(condition)
+        .only(
+            "pk",
+            "participant_id",
+            "cohort_id",
+            "status",
+            "enrolled_on",
+            "withdrawn_on",
+            "participant__region_id",
+        )
+        .select_related("participant")
+    )
+    _save(compute(enrolments))
+    return {e.participant.region_id for e in enrolments}
+
+
+def _cohort_batches(batch: int) -> Iterator[list[int]]:
+    ids = list(
+        Enrolment.objects.values_list("cohort_id", flat=True).distinct().order_by("cohort_id")
+    )
+    for start in range(0, len(ids), batch):
+        yield ids[start : start + batch]
+
+
+def progress_rebuild(progress: Callable[[str, int, int], None] | None = None) -> int:
+    """Recompute every summary from the marks, cohort by cohort; return the rows written."""
+    written = 0
+    total = Enrolment.objects.count()
+    with transaction.atomic():
+        ProgressSummary.objects.exclude(enrolment_id__in=Enrolment.objects.values("pk")).delete()
+        for cohort_ids in _cohort_batches(20):
+            summaries = compute(
+                Enrolment.objects.filter(cohort_id__in=cohort_ids), whole_cohorts=True
+            )
+            _save(summaries)
+            written += len(summaries)
+            if progress:
+                progress("progress summary", written, total)
+    return written
+
+
+def progress_fill_missing(**_kwargs) -> int:
+    """Create the summaries of enrolments that have none (after the migration that adds
+    the table to an existing database); connected to post_migrate."""
+    missing = Enrolment.objects.filter(progress_summary__isnull=True)
+    if not missing.exists():
+        return 0
+    return progress_rebuild()
+
+
+def progress_differences(limit: int | None = None) -> list[tuple[int, dict, dict]]:
+    """Enrolments whose stored summary differs from the marks: (enrolment id, stored,
+    recomputed), the fields that differ only. A missing row shows as stored {}."""
+    differences: list[tuple[int, dict, dict]] = []
+    for cohort_ids in _cohort_batches(20):
+        stored = {s.pk: s for s in ProgressSummary.objects.filter(cohort_id__in=cohort_ids)}
+        enrolments = Enrolment.objects.filter(cohort_id__in=cohort_ids)
+        for fresh in compute(enrolments, whole_cohorts=True):
+            old = stored.get(fresh.pk)
+            if old is None:
+                differences.append((fresh.pk, {}, _values(fresh)))
+                continue
+            before, after = _values(old), _values(fresh)
+            changed = [name for name in before if before[name] != after[name]]
+            if changed:
+                differences.append(
+                    (fresh.pk, {n: before[n] for n in changed}, {n: after[n] for n in changed})
+                )
+            if limit is not None and len(differences) >= limit:
+                return differences
+    return differences
+
+
+def _values(summary: ProgressSummary) -> dict:
+    return {
+        "cohort": summary.cohort_id,
+        "participant": summary.participant_id,
+        "withdrawn": summary.withdrawn,
+        "counts_from": summary.counts_from,
+        "counts_until": summary.counts_until,
+        **{name: getattr(summary, name) for name in _COUNTED},
+    }
