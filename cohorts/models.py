@@ -335,9 +335,12 @@ class ProgressSummary(models.Model):
 
     What it holds does not depend on the time of day: the marks on the sessions that count
     for the enrolment (its cohort's, not cancelled, between `counts_from` and
-    `counts_until`). How many of those sessions are held by now is worked out when a report
-    is read, from the sessions (a few thousand rows), so the summary never goes stale as
-    time passes. The reports aggregate these rows instead of the million marks.
+    `counts_until`), and where those sessions sit among the cohort's sessions in order of
+    start: `sessions_before` start before `counts_from`, `sessions_until` before
+    `counts_until`. The sessions held by now are a prefix of that order, so a report
+    counts those held in the window from the cohort's number held (H) alone:
+    max(0, min(H, sessions_until) - sessions_before). The summary never goes stale as time
+    passes, and the reports aggregate these rows instead of the million marks.
     """
 
     enrolment = models.OneToOneField(
@@ -345,11 +348,24 @@ class ProgressSummary(models.Model):
     )
     cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="+")
     participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="+")
+    # Copies of the report keys (the participant's region, sex and role, the cohort's
+    # year), refreshed when those change, so a report reads this table alone.
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+")
+    sex = models.CharField(max_length=1)
+    role = models.CharField(max_length=5)
+    year = models.PositiveSmallIntegerField()
+    # Whether this is the person's first enrolment (smallest id), and their first in the
+    # cohort's year: a report counts distinct people by adding these up instead of
+    # sorting every participant id (COUNT DISTINCT), see reports.selectors.
+    first_of_person = models.BooleanField(default=True)
+    first_of_person_in_year = models.BooleanField(default=True)
     withdrawn = models.BooleanField(default=False)
     # The sessions that count start at or after `counts_from` and before `counts_until`
     # (the local day of enrolment, and the day after withdrawal or a far-off date).
     counts_from = models.DateTimeField()
     counts_until = models.DateTimeField()
+    sessions_before = models.PositiveIntegerField(default=0)
+    sessions_until = models.PositiveIntegerField(default=0)
     n_present = models.PositiveIntegerField(default=0)
     n_late = models.PositiveIntegerField(default=0)
     n_excused = models.PositiveIntegerField(default=0)
@@ -362,7 +378,6 @@ class ProgressSummary(models.Model):
     class Meta:
         verbose_name = _("progress summary")
         verbose_name_plural = _("progress summaries")
-        indexes = [models.Index(fields=["cohort", "counts_from", "counts_until"])]
 
     def __str__(self) -> str:
         return f"summary of enrolment {self.pk}"

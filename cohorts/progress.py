@@ -13,23 +13,34 @@ concerned only (a roster's people in one cohort: about a thousand rows).
 """
 
 import threading
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from cohorts.models import Attendance, Enrolment, ProgressSummary
+from cohorts.models import Attendance, Enrolment, ProgressSummary, TrainingSession
 
 # `counts_until` of an enrolment that has not been withdrawn.
 OPEN_END = datetime(9999, 1, 1, tzinfo=UTC)
 
-_COUNTED = ("n_present", "n_late", "n_excused", "n_absent", "centiminutes_attended")
-_FIELDS = ("cohort", "participant", "withdrawn", "counts_from", "counts_until", *_COUNTED)
+_COUNTED = (
+    "sessions_before",
+    "sessions_until",
+    "n_present",
+    "n_late",
+    "n_excused",
+    "n_absent",
+    "centiminutes_attended",
+)
+_KEYS = ("cohort", "participant", "region", "sex", "role", "year")
+_FLAGS = ("first_of_person", "first_of_person_in_year", "withdrawn")
+_FIELDS = (*_KEYS, *_FLAGS, "counts_from", "counts_until", *_COUNTED)
 _STATUS_FIELD = {
     Attendance.Status.PRESENT: "n_present",
     Attendance.Status.LATE: "n_late",
@@ -80,6 +91,10 @@ class _Row:
     enrolment: Enrolment
     counts_from: datetime
     counts_until: datetime
+    first_of_person: bool = True
+    first_of_person_in_year: bool = True
+    sessions_before: int = 0
+    sessions_until: int = 0
     n_present: int = 0
     n_late: int = 0
     n_excused: int = 0
@@ -102,9 +117,17 @@ class _Row:
             enrolment_id=e.pk,
             cohort_id=e.cohort_id,
             participant_id=e.participant_id,
+            region_id=e.participant.region_id,
+            sex=e.participant.sex,
+            role=e.participant.role,
+            year=e.cohort.year,
+            first_of_person=self.first_of_person,
+            first_of_person_in_year=self.first_of_person_in_year,
             withdrawn=e.status == Enrolment.Status.WITHDRAWN,
             counts_from=self.counts_from,
             counts_until=self.counts_until,
+            sessions_before=self.sessions_before,
+            sessions_until=self.sessions_until,
             n_present=self.n_present,
             n_late=self.n_late,
             n_excused=self.n_excused,
@@ -117,9 +140,11 @@ class _Row:
 def compute(
     enrolments: Iterable[Enrolment], *, whole_cohorts: bool = False
 ) -> list[ProgressSummary]:
-    """The summaries of these enrolments, from their marks (two queries). `whole_cohorts`:
-    the enrolments are all those of their cohorts (read the cohorts' marks, no list of
-    people)."""
+    """The summaries of these enrolments, from their marks, sessions and the people's other
+    enrolments (four queries).
+
+    `whole_cohorts`: the enrolments are all those of their cohorts (read the cohorts' marks,
+    without a list of people)."""
     rows: dict[tuple[int, int], _Row] = {}
     for e in enrolments:
         rows[(e.participant_id, e.cohort_id)] = _Row(
@@ -148,6 +173,28 @@ def compute(
         row = rows.get((participant_id, cohort_id))
         if row is not None:  # a pair from the cross product that is not an enrolment
             row.add(status, starts_at, minutes, planned)
+    # The person's first enrolment, overall and in the cohort's year (ids grow with time).
+    first: dict[int, int] = {}
+    first_in_year: dict[tuple[int, int], int] = {}
+    siblings = Enrolment.objects.filter(participant_id__in=participants)
+    for pk, participant_id, year in siblings.values_list("pk", "participant_id", "cohort__year"):
+        first[participant_id] = min(pk, first.get(participant_id, pk))
+        key = (participant_id, year)
+        first_in_year[key] = min(pk, first_in_year.get(key, pk))
+    for (participant_id, _), row in rows.items():
+        row.first_of_person = first[participant_id] == row.enrolment.pk
+        key = (participant_id, row.enrolment.cohort.year)
+        row.first_of_person_in_year = first_in_year[key] == row.enrolment.pk
+    # Where each window sits among its cohort's sessions, in order of start.
+    starts: dict[int, list[datetime]] = {c: [] for c in cohorts}
+    sessions = TrainingSession.objects.filter(cohort_id__in=cohorts, cancelled_at__isnull=True)
+    for cohort_id, starts_at in sessions.values_list("cohort_id", "starts_at"):
+        starts[cohort_id].append(starts_at)
+    for cohort_starts in starts.values():
+        cohort_starts.sort()
+    for (_, cohort_id), row in rows.items():
+        row.sessions_before = bisect_left(starts[cohort_id], row.counts_from)
+        row.sessions_until = bisect_left(starts[cohort_id], row.counts_until)
     now = timezone.now()
     return [row.summary(now) for row in rows.values()]
 
@@ -169,28 +216,26 @@ def progress_refresh(
     participant_ids: Iterable[int] = (),
 ) -> set[str]:
     """Recompute the summaries of these enrolments, of every enrolment in these cohorts,
-    and of every enrolment of these participants. Returns the regions of the people
+    and of every enrolment of these participants, with the other enrolments of the same
+    people (whose "first enrolment" flags may change). Returns the regions of the people
     concerned (whose reports changed)."""
     condition = Q(pk__in=list(enrolment_ids))
     if cohort_ids:
         condition |= Q(cohort_id__in=list(cohort_ids))
     if participant_ids:
         condition |= Q(participant_id__in=list(participant_ids))
-    enrolments = list(
-        Enrolment.objects.filter(condition)
-        .only(
-            "pk",
-            "participant_id",
-            "cohort_id",
-            "status",
-            "enrolled_on",
-            "withdrawn_on",
-            "participant__region_id",
-        )
-        .select_related("participant")
-    )
+    people = Enrolment.objects.filter(condition).values("participant_id")
+    enrolments = list(_with_keys(Enrolment.objects.filter(participant_id__in=people)))
     _save(compute(enrolments))
     return {e.participant.region_id for e in enrolments}
+
+
+def _with_keys(enrolments: QuerySet[Enrolment]) -> QuerySet[Enrolment]:
+    """The enrolments with what `compute` reads of their participant and cohort."""
+    return enrolments.select_related("participant", "cohort").only(
+        *("pk", "participant_id", "cohort_id", "status", "enrolled_on", "withdrawn_on"),
+        *("participant__region_id", "participant__sex", "participant__role", "cohort__year"),
+    )
 
 
 def _cohort_batches(batch: int) -> Iterator[list[int]]:
@@ -209,18 +254,25 @@ def progress_rebuild(progress: Callable[[str, int, int], None] | None = None) ->
         ProgressSummary.objects.exclude(enrolment_id__in=Enrolment.objects.values("pk")).delete()
         for cohort_ids in _cohort_batches(20):
             summaries = compute(
-                Enrolment.objects.filter(cohort_id__in=cohort_ids), whole_cohorts=True
+                _with_keys(Enrolment.objects.filter(cohort_id__in=cohort_ids)), whole_cohorts=True
             )
             _save(summaries)
             written += len(summaries)
             if progress:
                 progress("progress summary", written, total)
+        if connection.vendor == "postgresql":
+            # Fresh statistics: the planner otherwise sees an empty table and picks plans
+            # (nested loops, sorts spilling to disk) that cost the reports tenfold.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE cohorts_progresssummary")
     return written
 
 
 def progress_fill_missing(**_kwargs) -> int:
     """Create the summaries of enrolments that have none (after the migration that adds
     the table to an existing database); connected to post_migrate."""
+    if ProgressSummary._meta.db_table not in connection.introspection.table_names():
+        return 0  # migrated backwards, before the table
     missing = Enrolment.objects.filter(progress_summary__isnull=True)
     if not missing.exists():
         return 0
@@ -233,7 +285,7 @@ def progress_differences(limit: int | None = None) -> list[tuple[int, dict, dict
     differences: list[tuple[int, dict, dict]] = []
     for cohort_ids in _cohort_batches(20):
         stored = {s.pk: s for s in ProgressSummary.objects.filter(cohort_id__in=cohort_ids)}
-        enrolments = Enrolment.objects.filter(cohort_id__in=cohort_ids)
+        enrolments = _with_keys(Enrolment.objects.filter(cohort_id__in=cohort_ids))
         for fresh in compute(enrolments, whole_cohorts=True):
             old = stored.get(fresh.pk)
             if old is None:
@@ -252,8 +304,14 @@ def progress_differences(limit: int | None = None) -> list[tuple[int, dict, dict
 
 def _values(summary: ProgressSummary) -> dict:
     return {
+        "first_of_person": summary.first_of_person,
+        "first_of_person_in_year": summary.first_of_person_in_year,
         "cohort": summary.cohort_id,
         "participant": summary.participant_id,
+        "region": summary.region_id,
+        "sex": summary.sex,
+        "role": summary.role,
+        "year": summary.year,
         "withdrawn": summary.withdrawn,
         "counts_from": summary.counts_from,
         "counts_until": summary.counts_until,

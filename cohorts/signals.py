@@ -42,11 +42,13 @@ def enrolment_saved(sender, instance: Enrolment, **kwargs) -> None:
 def enrolment_deleted(sender, instance: Enrolment, **kwargs) -> None:
     if refresh_suspended():
         return
-    # Its summary goes with it (on delete cascade).
+    # Its summary goes with it (on delete cascade); the person's other enrolments may
+    # become their first.
+    regions = progress_refresh(participant_ids=[instance.participant_id])
     region = Participant.objects.filter(pk=instance.participant_id).values_list(
         "region_id", flat=True
     )
-    reports_changed(set(region))
+    reports_changed(regions | set(region))
 
 
 @receiver(post_save, sender=TrainingSession)
@@ -73,18 +75,29 @@ def participant_saving(sender, instance: Participant, **kwargs) -> None:
 
 @receiver(post_save, sender=Participant)
 @receiver(post_delete, sender=Participant)
-def participant_changed(sender, instance: Participant, **kwargs) -> None:
+def participant_changed(sender, instance: Participant, created=False, **kwargs) -> None:
     if refresh_suspended():
         return
     before = getattr(instance, "_region_before", None)
-    reports_changed({instance.region_id} | ({before} if before else set()))
+    regions = {instance.region_id} | ({before} if before else set())
+    if kwargs.get("signal") is post_save and not created:
+        # The summaries carry the person's region, sex and role (the report keys).
+        regions |= progress_refresh(participant_ids=[instance.pk])
+    reports_changed(regions)
 
 
 @receiver(post_save, sender=Cohort)
+def cohort_saved(sender, instance: Cohort, created=False, **kwargs) -> None:
+    if refresh_suspended():
+        return
+    if not created:  # the summaries carry the cohort's year
+        progress_refresh(cohort_ids=[instance.pk])
+    reports_changed()  # names and years appear in every report's rows
+
+
 @receiver(post_delete, sender=Cohort)
 @receiver(post_save, sender=Region)
 def labels_changed(sender, **kwargs) -> None:
     if refresh_suspended():
         return
-    # Names and years appear in every report's rows.
     reports_changed()

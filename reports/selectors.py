@@ -10,8 +10,8 @@ checks that both give the same numbers.
 The progress report reads the progress summary (cohorts.models.ProgressSummary, one row
 per enrolment with its marks counted, kept on write), not the marks: its cost follows the
 number of enrolments, not of marks. What depends on the time, the sessions held by `now`,
-is counted from the sessions per distinct counting window (a cohort's enrolments mostly
-share one).
+is counted from the sessions per cohort: each summary row says where its window sits in
+its cohort's sessions (see ProgressSummary), so the sessions held in the window follow.
 
 What each measure counts (progress report):
 
@@ -116,15 +116,6 @@ class Report:
 # text; every value, user input included, is a query parameter. The SQL is portable
 # (PostgreSQL and SQLite): CASE rather than FILTER, no ROLLUP, no window.
 
-# Each key as a column; p is the participant, c the cohort (or the cohort with its rule).
-_KEY_COLUMNS = {
-    "region": "p.region_id",
-    "year": "c.year",
-    "sex": "p.sex",
-    "role": "p.role",
-    "cohort": "e.cohort_id",
-}
-
 # key: (label field, table, its key column, its label column)
 _LABELS = {
     "region": ("region_name", "cohorts_region", "code", "name_fr"),
@@ -166,20 +157,6 @@ _HELD = """
     WHERE starts_at <= %(now)s AND cancelled_at IS NULL GROUP BY cohort_id
 """
 
-# Sessions held per counting window: what `AttendanceCounts.sessions_held` counts for each
-# enrolment of the window (cohorts.selectors.counting_sessions, as instants).
-_HELD_IN_WINDOW = """
-    SELECT w.cohort_id AS cohort_id, w.counts_from AS counts_from,
-        w.counts_until AS counts_until, COUNT(*) AS n
-    FROM (
-        SELECT DISTINCT cohort_id, counts_from, counts_until FROM cohorts_progresssummary
-    ) w
-    JOIN cohorts_trainingsession s ON s.cohort_id = w.cohort_id
-        AND s.cancelled_at IS NULL AND s.starts_at <= %(now)s
-        AND s.starts_at >= w.counts_from AND s.starts_at < w.counts_until
-    GROUP BY w.cohort_id, w.counts_from, w.counts_until
-"""
-
 
 def _base_params(now: datetime) -> dict:
     default = Rule()
@@ -206,12 +183,15 @@ def _filter_sql(
     participant: str,
     cohort: str | None = None,
     session: str | None = None,
+    region_column: str | None = None,
+    year_column: str | None = None,
 ) -> tuple[str, dict]:
     """The filters as one SQL condition on a participant id column and either a cohort id
     column or a session id column (the session's cohort is then the one filtered).
 
     Enrolments are filtered on (participant, cohort), marks on their participant and their
-    session's cohort: the same filters select an enrolment and its marks.
+    session's cohort: the same filters select an enrolment and its marks. Rows that carry
+    the region and the year themselves (the progress summary) name those columns instead.
     """
     conditions: list[str] = ["1 = 1"]
     params: dict[str, int | str] = {}
@@ -224,7 +204,12 @@ def _filter_sql(
         return f"{cohort} {cohorts_sql}"
 
     if filters.year is not None:
-        conditions.append(on_cohorts("IN (SELECT id FROM cohorts_cohort WHERE year = %(year)s)"))
+        if year_column is not None:
+            conditions.append(f"{year_column} = %(year)s")
+        else:
+            conditions.append(
+                on_cohorts("IN (SELECT id FROM cohorts_cohort WHERE year = %(year)s)")
+            )
         params["year"] = filters.year
     if filters.cohort is not None:
         conditions.append(on_cohorts("= %(cohort)s"))
@@ -241,6 +226,9 @@ def _filter_sql(
         names = [f"{name}_{i}" for i in range(len(codes))]
         params.update(zip(names, codes, strict=True))
         placeholders = ", ".join(f"%({n})s" for n in names)
+        if region_column is not None:
+            conditions.append(f"{region_column} IN ({placeholders})")
+            continue
         participants = f"SELECT id FROM cohorts_participant WHERE region_id IN ({placeholders})"  # noqa: S608
         conditions.append(f"{participant} IN ({participants})")
     return " AND ".join(conditions), params
@@ -262,53 +250,14 @@ def _rate(numerator: int, denominator: int) -> dict:
 
 # The progress report ----------------------------------------------------------------------
 
-# Query 1: people and sessions held per group and over everything, with the keys' labels,
-
-#
-# These two do not add up across rows (a person may be in two cohorts of a group, a cohort
-# in many groups), so they are counted distinct: people by participant, sessions held as
-# the sum over distinct cohorts of each cohort's count. SQL has no "sum over distinct
-# cohorts", so each cohort's (id, count) pair is packed into one number, id * 10^6 + count
-# (a cohort has fewer than 10^6 sessions), summed over distinct values, and the ids' part
-# taken off again. Grouped by cohort, neither needs DISTINCT: a participant has one
-# enrolment per cohort, and a group has one cohort.
-_SESSIONS_PACK = 1_000_000
-_DISTINCT_COUNTS = f"""
-    COUNT(DISTINCT e.participant_id) AS people,
-    COALESCE(SUM(DISTINCT e.cohort_id * {_SESSIONS_PACK} + COALESCE(held.n, 0))
-        - {_SESSIONS_PACK} * SUM(DISTINCT e.cohort_id), 0) AS sessions_held
-"""
-_ONE_COHORT_COUNTS = """
-    COUNT(*) AS people,
-    COALESCE(MAX(held.n), 0) AS sessions_held
-"""
-
-_PEOPLE_GROUPS_SQL = """
-SELECT {g_keys} {labels} 0, g.people, g.sessions_held
-FROM (
-    SELECT {key_columns} {distinct_counts}
-    FROM cohorts_progresssummary e
-    {participant_join}
-    {cohort_join}
-    LEFT JOIN ({held}) held ON held.cohort_id = e.cohort_id
-    WHERE {where}
-    GROUP BY {group_columns}
-) g
-{label_joins}
-UNION ALL
-"""
-
-_PEOPLE_TOTALS_SQL = """
-SELECT {null_keys} {null_labels} 1, {distinct_counts}
-FROM cohorts_progresssummary e
-LEFT JOIN ({held}) held ON held.cohort_id = e.cohort_id
-WHERE {where}
-"""
-
-# Query 2: the two-level aggregate of everything that adds up. Inside, one row per
-# enrolment: its summary, the sessions held in its window, its cohort's rule and whether
-# it meets it. Outside, the sums per group (the counts are cast to INTEGER so that
-# PostgreSQL sums them as bigint, not numeric).
+# One query over the progress summary, in three tagged branches:
+# - 'g', per group: one row per enrolment of the filters (its summary, the sessions held in
+#   its window, its cohort's rule and whether it meets it), summed;
+# - 's', per group: the sessions held, each cohort once (a cohort is in many groups, a
+#   group has many cohorts, so this does not add up over enrolments);
+# - 't': the sessions held over everything filtered, each cohort once.
+# The totals of everything else are the sums of the groups' rows: each enrolment is in
+# exactly one group.
 #
 # Eligibility is `evaluate(...)` in integer arithmetic:
 # - not withdrawn, and no held session left unrecorded (`AttendanceCounts.not_recorded`:
@@ -321,157 +270,172 @@ WHERE {where}
 #   min_hours - 0.005 h, i.e. 6000 * min_hours - 30. Planned hours and min_hours have two
 #   decimals, so the exact value is a multiple of 20 units and the bound a multiple of 20
 #   plus 10: it never falls on the half, and rounding cannot tie.
-_MEASURES_SQL = """
-SELECT {key_aliases}
-    COUNT(*),
-    SUM(active),
-    SUM(withdrawn),
-    SUM(n_marked),
-    SUM(attended),
-    SUM(n_marked + not_recorded - excused_out_of_den * n_excused),
-    SUM(n_excused),
-    SUM(completed),
-    SUM(certified)
+#
+# People are counted distinct without sorting every participant id: a person's enrolments
+# all fall in one group unless the groups or filters split them by cohort or by year, so
+# the count adds up the summary's "first enrolment of the person" flag (overall, or in the
+# year), or counts enrolments when split by cohort (one per person and cohort).
+_PROGRESS_SQL = """
+WITH facts AS (
+    SELECT r.cohort_id AS cohort_id, r.pct AS pct, r.min_hours AS min_hours,
+        r.late_w AS late_w, r.excused_in_num AS excused_in_num,
+        r.excused_out_of_den AS excused_out_of_den, COALESCE(held.n, 0) AS held
+    FROM ({rules}) r
+    LEFT JOIN ({held}) held ON held.cohort_id = r.cohort_id
+)
+SELECT grouped.* {label_columns}
 FROM (
-    SELECT {key_aliases} n_marked, n_excused, attended, not_recorded, excused_out_of_den,
-        certified,
-        1 - withdrawn AS active,
-        withdrawn,
-        CASE WHEN withdrawn = 0 AND not_recorded = 0
-            AND n_marked + not_recorded - excused_out_of_den * n_excused > 0
-            AND attended * 100 >= pct * (n_marked + not_recorded - excused_out_of_den * n_excused)
+    SELECT 'g' AS part, {key_aliases}
+        SUM(person_in_group), SUM(person_in_total), NULL,
+        COUNT(*), SUM(1 - withdrawn), SUM(withdrawn), SUM(n_marked), SUM(attended),
+        SUM(n_marked + not_recorded - excused_out_of_den * n_excused), SUM(n_excused),
+        SUM(CASE WHEN withdrawn = 0 AND not_recorded = 0
+            AND n_marked - excused_out_of_den * n_excused > 0
+            AND attended * 100 >= pct * (n_marked - excused_out_of_den * n_excused)
             AND (min_hours IS NULL OR centiminutes + 30 >= 6000 * min_hours)
-            THEN 1 ELSE 0 END AS completed
+            THEN 1 ELSE 0 END),
+        SUM(certified)
     FROM (
-        SELECT {key_aliases} n_marked, n_excused, attended, withdrawn, pct, min_hours,
-            excused_out_of_den, centiminutes, certified,
-            CASE WHEN held > n_marked THEN held - n_marked ELSE 0 END AS not_recorded
+        SELECT {key_aliases} person_in_group, person_in_total, withdrawn, n_marked,
+            n_excused, attended, pct, min_hours, excused_out_of_den, centiminutes, certified,
+            CASE WHEN held_in_window > n_marked THEN held_in_window - n_marked
+                ELSE 0 END AS not_recorded
         FROM (
             SELECT {key_columns}
+                {person_in_group} AS person_in_group, {person_in_total} AS person_in_total,
                 CASE WHEN e.withdrawn THEN 1 ELSE 0 END AS withdrawn,
-                c.pct AS pct, c.min_hours AS min_hours,
-                c.excused_out_of_den AS excused_out_of_den,
-                CAST(e.n_present + e.n_late + e.n_excused + e.n_absent AS INTEGER) AS n_marked,
-                CAST(e.n_excused AS INTEGER) AS n_excused,
-                CAST(e.n_present + c.late_w * e.n_late + c.excused_in_num * e.n_excused
-                    AS INTEGER) AS attended,
-                CAST(COALESCE(held.n, 0) AS INTEGER) AS held,
-                e.centiminutes_attended AS centiminutes,
-                CASE WHEN cert.id IS NULL THEN 0 ELSE 1 END AS certified
+                CASE WHEN cert.id IS NULL THEN 0 ELSE 1 END AS certified,
+                f.pct AS pct, f.min_hours AS min_hours,
+                f.excused_out_of_den AS excused_out_of_den,
+                e.n_present + e.n_late + e.n_excused + e.n_absent AS n_marked,
+                e.n_excused AS n_excused,
+                e.n_present + f.late_w * e.n_late + f.excused_in_num * e.n_excused
+                    AS attended,
+                -- The held sessions are a prefix of the cohort's sessions in order of start
+                -- (see ProgressSummary): those in the window follow from its bounds.
+                CASE WHEN f.held < e.sessions_until THEN f.held ELSE e.sessions_until END
+                    - e.sessions_before AS held_in_window,
+                e.centiminutes_attended AS centiminutes
             FROM cohorts_progresssummary e
-            {participant_join}
-            JOIN ({rules}) c ON c.cohort_id = e.cohort_id
-            LEFT JOIN ({held_in_window}) held ON held.cohort_id = e.cohort_id
-                AND held.counts_from = e.counts_from AND held.counts_until = e.counts_until
+            JOIN facts f ON f.cohort_id = e.cohort_id
             LEFT JOIN certificates_certificate cert ON cert.participant_id = e.participant_id
                 AND cert.cohort_id = e.cohort_id AND cert.status = %(issued)s
-            WHERE {where_enrolments}
-        ) per_enrolment
-    ) with_not_recorded
-) per_enrolment_flags
-{group_by}
+            WHERE {where}
+        ) summary_and_rule
+    ) per_enrolment
+    {group_by}
+    UNION ALL
+    SELECT 's', {key_aliases} NULL, NULL, SUM(f.held), {nulls}
+    FROM (
+        SELECT DISTINCT {key_columns} e.cohort_id AS cohort_id
+        FROM cohorts_progresssummary e WHERE {where}
+    ) group_cohorts
+    JOIN facts f ON f.cohort_id = group_cohorts.cohort_id
+    {group_by}
+    UNION ALL
+    SELECT 't', {null_keys} NULL, NULL, SUM(f.held), {nulls}
+    FROM facts f
+    WHERE f.cohort_id IN (SELECT e.cohort_id FROM cohorts_progresssummary e WHERE {where})
+) grouped
+{label_joins}
 """
+_MEASURED = 9  # what the 'g' branch sums after the people and sessions columns
 
-_COUNTS = 9  # what query 2 returns after the keys, in `_progress_measures` order
+# Each key as a column of the summary (its copies of the participant's and the cohort's).
+_SUMMARY_KEYS = {
+    "region": "e.region_id",
+    "year": "e.year",
+    "sex": "e.sex",
+    "role": "e.role",
+    "cohort": "e.cohort_id",
+}
+
+
+def _person_flag(split_by_cohort: bool, split_by_year: bool) -> str:
+    """What to add up to count distinct people (see _PROGRESS_SQL)."""
+    if split_by_cohort:
+        return "1"
+    if split_by_year:
+        return "CASE WHEN e.first_of_person_in_year THEN 1 ELSE 0 END"
+    return "CASE WHEN e.first_of_person THEN 1 ELSE 0 END"
 
 
 def progress_report(
     *, group_by: Sequence[str], filters: ReportFilters, now: datetime | None = None
 ) -> Report:
-    """Enrolment, attendance, completion and certificates per group, in two queries.
+    """Enrolment, attendance, completion and certificates per group, in one query.
 
     `group_by` is any of GROUP_KEYS, in the order the rows are keyed and sorted; none
     gives one row, equal to the totals.
     """
     keys = _checked_keys(group_by)
     now = now or timezone.now()
-    on_enrolments, filter_params = _filter_sql(
-        filters, participant="e.participant_id", cohort="e.cohort_id"
+    where, filter_params = _filter_sql(
+        filters,
+        participant="e.participant_id",
+        cohort="e.cohort_id",
+        region_column="e.region_id",
+        year_column="e.year",
     )
     params = {**_base_params(now), **filter_params}
     aliases = [f"k_{key}" for key in keys]
-    key_columns = "".join(f"{_KEY_COLUMNS[k]} AS k_{k}, " for k in keys)
     labelled = [key for key in keys if key in _LABELS]
-    # Joined only when a key needs them (the filters are conditions on e).
-    participant_join = (
-        "JOIN cohorts_participant p ON p.id = e.participant_id"
-        if {"region", "sex", "role"} & set(keys)
-        else ""
-    )
-
-    people_sql = _PEOPLE_TOTALS_SQL.format(
-        null_keys="NULL, " * len(keys),
-        null_labels="NULL, " * len(labelled),
-        distinct_counts=_DISTINCT_COUNTS,
-        held=_HELD,
-        where=on_enrolments,
-    )
-    if keys:
-        people_sql = (
-            _PEOPLE_GROUPS_SQL.format(
-                g_keys="".join(f"g.{a}, " for a in aliases),
-                labels="".join(f"label_{k}.{_LABELS[k][3]}, " for k in labelled),
-                key_columns=key_columns,
-                distinct_counts=_ONE_COHORT_COUNTS if "cohort" in keys else _DISTINCT_COUNTS,
-                participant_join=participant_join,
-                cohort_join="JOIN cohorts_cohort c ON c.id = e.cohort_id" if "year" in keys else "",
-                held=_HELD,
-                where=on_enrolments,
-                group_columns=", ".join(_KEY_COLUMNS[k] for k in keys),
-                label_joins="\n".join(
-                    f"LEFT JOIN {table} label_{k} ON label_{k}.{column} = g.k_{k}"
-                    for k in labelled
-                    for _, table, column, _ in [_LABELS[k]]
-                ),
-            )
-            + people_sql
-        )
-    # Keyed by a group's key values; None holds the totals row.
-    distinct: dict[tuple[object, ...] | None, tuple[int, int]] = {}
-    labels: dict[tuple[object, ...], dict[str, object]] = {}
-    for row in _fetch(people_sql, params):
-        key = row[: len(keys)]
-        names = row[len(keys) : len(keys) + len(labelled)]
-        is_total, people, sessions_held = row[len(keys) + len(labelled) :]
-        if is_total:
-            distinct[None] = (int(people), int(sessions_held))
-        else:
-            distinct[key] = (int(people), int(sessions_held))
-            labels[key] = dict(zip(labelled, names, strict=True))
-    if not keys:
-        distinct[()] = distinct[None]
-
-    measures_sql = _MEASURES_SQL.format(
-        key_aliases="".join(f"{a}, " for a in aliases),
-        key_columns=key_columns,
-        participant_join=participant_join,
+    by_cohort, by_year = filters.cohort is not None, filters.year is not None
+    sql = _PROGRESS_SQL.format(
         rules=_RULES,
-        held_in_window=_HELD_IN_WINDOW,
-        where_enrolments=on_enrolments,
+        held=_HELD,
+        key_aliases="".join(f"{a}, " for a in aliases),
+        key_columns="".join(f"{_SUMMARY_KEYS[k]} AS k_{k}, " for k in keys),
+        null_keys="NULL, " * len(keys),
+        nulls=", ".join(["NULL"] * _MEASURED),
+        person_in_group=_person_flag(by_cohort or "cohort" in keys, by_year or "year" in keys),
+        person_in_total=_person_flag(by_cohort, by_year),
         group_by=f"GROUP BY {', '.join(aliases)}" if keys else "",
+        where=where,
+        label_columns="".join(f", label_{k}.{_LABELS[k][3]}" for k in labelled),
+        label_joins="\n".join(
+            f"LEFT JOIN {table} label_{k} ON label_{k}.{column} = grouped.k_{k}"
+            for k in labelled
+            for _, table, column, _ in [_LABELS[k]]
+        ),
     )
-    rows, all_counts = [], []
-    for row in _fetch(measures_sql, params):
-        key, counts = row[: len(keys)], [int(v or 0) for v in row[len(keys) :]]
-        all_counts.append(counts)
-        fields = {}
+    measured: dict[tuple, list[int]] = {}
+    sessions: dict[tuple, int] = {}
+    labels: dict[tuple, dict] = {}
+    people_in_total = total_sessions = 0
+    for row in _fetch(sql, params):
+        part, key = row[0], tuple(row[1 : 1 + len(keys)])
+        people, people_total, held, *counts = row[1 + len(keys) : 4 + len(keys) + _MEASURED]
+        if part == "t":
+            total_sessions = int(held or 0)
+        elif part == "s":
+            sessions[key] = int(held or 0)
+        elif counts[0]:  # 'g'; with no keys and nothing enrolled, the one row is empty
+            measured[key] = [int(people or 0), *(int(v or 0) for v in counts)]
+            people_in_total += int(people_total or 0)
+            names = row[4 + len(keys) + _MEASURED :]
+            labels[key] = dict(zip(labelled, names, strict=True))
+    sums = [sum(column) for column in zip(*measured.values(), strict=True)] or [0] * (1 + _MEASURED)
+    totals = _progress_measures([people_in_total, total_sessions, *sums[1:]])
+    rows = []
+    for key in sorted(measured):
+        fields: dict = {}
         for k, value in zip(keys, key, strict=True):
             fields[k] = value
             if k in _LABELS:  # the label next to its key
                 fields[_LABELS[k][0]] = labels[key][k]
-        rows.append((key, fields | _progress_measures(counts, *distinct[key])))
-    rows.sort(key=lambda pair: pair[0])
-    sums = [sum(column) for column in zip(*all_counts, strict=True)] or [0] * _COUNTS
-    return Report(
-        group_by=tuple(keys),
-        rows=[row for _, row in rows],
-        totals=_progress_measures(sums, *distinct[None]),
-        measures=PROGRESS_MEASURES,
-    )
+        people, *counts = measured[key]
+        rows.append(fields | _progress_measures([people, sessions.get(key, 0), *counts]))
+    if not keys:  # one row, the totals (also when nothing is enrolled)
+        rows = [totals]
+    return Report(group_by=tuple(keys), rows=rows, totals=totals, measures=PROGRESS_MEASURES)
 
 
-def _progress_measures(counts: list[int], people: int, sessions_held: int) -> dict:
-    enrolled, active, withdrawn, marks, attended, den, excused, completed, certified = counts
+def _progress_measures(counts: list[int]) -> dict:
+    (
+        people, sessions_held, enrolled, active, withdrawn, marks, attended, den, excused,
+        completed, certified,
+    ) = counts  # fmt: skip
     return {
         "people": people,
         "enrolled": enrolled,
