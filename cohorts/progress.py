@@ -138,13 +138,15 @@ class _Row:
 
 
 def compute(
-    enrolments: Iterable[Enrolment], *, whole_cohorts: bool = False
+    enrolments: Iterable[Enrolment], *, whole_cohorts: bool = False, all_of_people: bool = False
 ) -> list[ProgressSummary]:
     """The summaries of these enrolments, from their marks, sessions and the people's other
     enrolments (four queries).
 
     `whole_cohorts`: the enrolments are all those of their cohorts (read the cohorts' marks,
-    without a list of people)."""
+    without a list of people); `all_of_people`: they are every enrolment of their people
+    (no need to read the others to know which is each person's first)."""
+    enrolments = list(enrolments)
     rows: dict[tuple[int, int], _Row] = {}
     for e in enrolments:
         rows[(e.participant_id, e.cohort_id)] = _Row(
@@ -176,8 +178,12 @@ def compute(
     # The person's first enrolment, overall and in the cohort's year (ids grow with time).
     first: dict[int, int] = {}
     first_in_year: dict[tuple[int, int], int] = {}
-    siblings = Enrolment.objects.filter(participant_id__in=participants)
-    for pk, participant_id, year in siblings.values_list("pk", "participant_id", "cohort__year"):
+    if all_of_people:
+        siblings = [(e.pk, e.participant_id, e.cohort.year) for e in enrolments]
+    else:
+        query = Enrolment.objects.filter(participant_id__in=participants)
+        siblings = list(query.values_list("pk", "participant_id", "cohort__year"))
+    for pk, participant_id, year in siblings:
         first[participant_id] = min(pk, first.get(participant_id, pk))
         key = (participant_id, year)
         first_in_year[key] = min(pk, first_in_year.get(key, pk))
@@ -226,7 +232,7 @@ def progress_refresh(
         condition |= Q(participant_id__in=list(participant_ids))
     people = Enrolment.objects.filter(condition).values("participant_id")
     enrolments = list(_with_keys(Enrolment.objects.filter(participant_id__in=people)))
-    _save(compute(enrolments))
+    _save(compute(enrolments, all_of_people=True))
     return {e.participant.region_id for e in enrolments}
 
 

@@ -315,7 +315,7 @@ def attendance_roster_record(
         raise ValidationError(
             {"session": _("Attendance cannot be recorded before the session starts.")}
         )
-    _check_marks(session, marks)
+    enrolments = _check_marks(session, marks)
     # One roster save per session at a time: the session's row is the lock. Locking the
     # marks alone would not do on a first recording (no row yet to lock), and two saves
     # would both insert the same mark (a duplicate key). The second save waits, then
@@ -380,11 +380,8 @@ def attendance_roster_record(
     AttendanceHistory.objects.bulk_create(history)
     if history:
         # Bulk writes send no signal: refresh the summaries of the people marked.
-        changed = {h.participant_id for h in history}
-        enrolments = Enrolment.objects.filter(
-            cohort_id=session.cohort_id, participant_id__in=changed
-        ).values_list("pk", flat=True)
-        reports_changed(progress_refresh(enrolment_ids=list(enrolments)))
+        changed = [enrolments[h.participant_id].pk for h in history]
+        reports_changed(progress_refresh(enrolment_ids=changed))
         _check_alerts(session.cohort_id)
     return [*created, *updated]
 

@@ -16,6 +16,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -73,6 +74,8 @@ def report_payload(report: Report, role: str | None) -> dict:
     }
 
 
+T = TypeVar("T")
+
 # How long a request waits for another one computing the same report before computing it
 # itself (the other may have died): well above a national report's time.
 BUILD_WAIT_SECONDS = 10.0
@@ -81,43 +84,85 @@ _POLL_SECONDS = 0.05
 
 def cached_payload(key: str, compute: Callable[[], dict]) -> dict:
     """The cached value, or computed once however many requests ask at the same moment."""
-    data = cache.get(key)
+
+    def build() -> dict:
+        data = compute()
+        cache.set(key, data, settings.REPORT_CACHE_SECONDS)
+        return data
+
+    return _single_flight(f"{key}:building", lambda: cache.get(key), build)
+
+
+def _single_flight(lock: str, ready: Callable[[], T | None], build: Callable[[], T]) -> T:
+    """`ready()` if it has a value; else `build()` in one request at a time: the others
+    wait for it (polling `ready`), and build it themselves only if the builder seems gone."""
+    data = ready()
     if data is not None:
         return data
-    lock = f"{key}:building"
     deadline = time.monotonic() + BUILD_WAIT_SECONDS
     # cache.add is atomic (Redis SET NX): one request wins the right to build.
     while not cache.add(lock, 1, timeout=int(BUILD_WAIT_SECONDS) + 1):
         time.sleep(_POLL_SECONDS)
-        data = cache.get(key)
+        data = ready()
         if data is not None:
             return data
         if time.monotonic() > deadline:
             break  # the builder is gone or stuck: build it here
     try:
-        data = cache.get(key)  # built by the request that held the lock just before
-        if data is None:
-            data = compute()
-            cache.set(key, data, settings.REPORT_CACHE_SECONDS)
+        data = ready()  # built by the request that held the lock just before
+        return data if data is not None else build()
     finally:
         cache.delete(lock)
-    return data
 
 
-def progress_for(user, *, group_by: list[str], year=None, region=None, cohort=None) -> dict:
-    """The progress report the API would give this user for the same parameters (same
-    cache entry too: the parameters take the shape of the API's validated query)."""
-    from reports.selectors import progress_report
-
-    params = {"group_by": list(group_by)}
+def _progress_params(group_by: list[str], year, region, cohort) -> dict:
+    # The shape of the API's validated query, so the API and the pages share cache entries.
+    params: dict = {"group_by": list(group_by)}
     params |= {
         name: value
         for name, value in (("year", year), ("region", region), ("cohort", cohort))
         if value is not None
     }
+    return params
+
+
+def progress_for(user, *, group_by: list[str], year=None, region=None, cohort=None) -> dict:
+    """The progress report the API would give this user for the same parameters (same
+    cache entry too)."""
+    from reports.selectors import progress_report
+
+    params = _progress_params(group_by, year, region, cohort)
     role, scope = caller_scope(user)
     filters = report_filters(params, scope)
     return cached_payload(
         report_key("progress", role, scope, params),
         lambda: report_payload(progress_report(group_by=group_by, filters=filters), role),
     )
+
+
+def progress_for_many(
+    user, *, groupings: list[list[str]], year=None, region=None, cohort=None
+) -> list[dict]:
+    """`progress_for` for several groupings with the same filters: those not cached are
+    computed together, in one pass over the data (the dashboard's six tables after a write)."""
+    from reports.selectors import progress_reports
+
+    role, scope = caller_scope(user)
+    params = [_progress_params(g, year, region, cohort) for g in groupings]
+    keys = [report_key("progress", role, scope, p) for p in params]
+    filters = report_filters(params[0], scope)
+
+    def ready() -> list[dict] | None:
+        found = cache.get_many(keys)
+        return [found[k] for k in keys] if len(found) == len(set(keys)) else None
+
+    def build() -> list[dict]:
+        found = cache.get_many(keys)
+        missing = [i for i, k in enumerate(keys) if k not in found]
+        reports = progress_reports(groupings=[groupings[i] for i in missing], filters=filters)
+        computed = {keys[i]: report_payload(r, role) for i, r in zip(missing, reports, strict=True)}
+        cache.set_many(computed, settings.REPORT_CACHE_SECONDS)
+        return [found.get(k) or computed[k] for k in keys]
+
+    batch = hashlib.sha256("|".join(keys).encode()).hexdigest()
+    return _single_flight(f"report:batch:{batch}:building", ready, build)

@@ -250,14 +250,15 @@ def _rate(numerator: int, denominator: int) -> dict:
 
 # The progress report ----------------------------------------------------------------------
 
-# One query over the progress summary, in three tagged branches:
+# One query over the progress summary for one or several groupings, in three tagged parts:
 # - 'g', per group: one row per enrolment of the filters (its summary, the sessions held in
 #   its window, its cohort's rule and whether it meets it), summed;
 # - 's', per group: the sessions held, each cohort once (a cohort is in many groups, a
 #   group has many cohorts, so this does not add up over enrolments);
 # - 't': the sessions held over everything filtered, each cohort once.
-# The totals of everything else are the sums of the groups' rows: each enrolment is in
-# exactly one group.
+# The totals of everything else are the sums of a grouping's rows: each enrolment is in
+# exactly one group. Several groupings (the dashboard's six tables) are one pass with
+# GROUPING SETS on PostgreSQL; SQLite, which lacks them, runs one query per grouping.
 #
 # Eligibility is `evaluate(...)` in integer arithmetic:
 # - not withdrawn, and no held session left unrecorded (`AttendanceCounts.not_recorded`:
@@ -275,6 +276,13 @@ def _rate(numerator: int, denominator: int) -> dict:
 # all fall in one group unless the groups or filters split them by cohort or by year, so
 # the count adds up the summary's "first enrolment of the person" flag (overall, or in the
 # year), or counts enrolments when split by cohort (one per person and cohort).
+#
+# Sessions held per group: each cohort's count once, summed. SQL has no "sum over distinct
+# cohorts", so each cohort's (id, count) pair is packed into one number, id * 10^6 + count
+# (a cohort has fewer than 10^6 sessions), summed over distinct values, and the ids' part
+# taken off again; over the distinct (keys, cohort) pairs, a few thousand rows.
+_SESSIONS_PACK = 1_000_000
+
 _PROGRESS_SQL = """
 WITH facts AS (
     SELECT r.cohort_id AS cohort_id, r.pct AS pct, r.min_hours AS min_hours,
@@ -285,9 +293,9 @@ WITH facts AS (
 )
 SELECT grouped.* {label_columns}
 FROM (
-    SELECT 'g' AS part, {key_aliases}
-        SUM(person_in_group), SUM(person_in_total), NULL,
-        COUNT(*), SUM(1 - withdrawn), SUM(withdrawn), SUM(n_marked), SUM(attended),
+    SELECT 'g' AS part, {grouping_id} AS grouping_id, {key_aliases}
+        COUNT(*), SUM(first_of_person), SUM(first_of_person_in_year), NULL,
+        SUM(1 - withdrawn), SUM(withdrawn), SUM(n_marked), SUM(attended),
         SUM(n_marked + not_recorded - excused_out_of_den * n_excused), SUM(n_excused),
         SUM(CASE WHEN withdrawn = 0 AND not_recorded = 0
             AND n_marked - excused_out_of_den * n_excused > 0
@@ -296,13 +304,15 @@ FROM (
             THEN 1 ELSE 0 END),
         SUM(certified)
     FROM (
-        SELECT {key_aliases} person_in_group, person_in_total, withdrawn, n_marked,
+        SELECT {key_aliases} first_of_person, first_of_person_in_year, withdrawn, n_marked,
             n_excused, attended, pct, min_hours, excused_out_of_den, centiminutes, certified,
             CASE WHEN held_in_window > n_marked THEN held_in_window - n_marked
                 ELSE 0 END AS not_recorded
         FROM (
             SELECT {key_columns}
-                {person_in_group} AS person_in_group, {person_in_total} AS person_in_total,
+                CASE WHEN e.first_of_person THEN 1 ELSE 0 END AS first_of_person,
+                CASE WHEN e.first_of_person_in_year THEN 1 ELSE 0 END
+                    AS first_of_person_in_year,
                 CASE WHEN e.withdrawn THEN 1 ELSE 0 END AS withdrawn,
                 CASE WHEN cert.id IS NULL THEN 0 ELSE 1 END AS certified,
                 f.pct AS pct, f.min_hours AS min_hours,
@@ -325,7 +335,10 @@ FROM (
     ) per_enrolment
     {group_by}
     UNION ALL
-    SELECT 's', {key_aliases} NULL, NULL, SUM(f.held), {nulls}
+    SELECT 's', {grouping_id}, {key_aliases} NULL, NULL, NULL,
+        COALESCE(SUM(DISTINCT group_cohorts.cohort_id * {pack} + f.held)
+            - {pack} * SUM(DISTINCT group_cohorts.cohort_id), 0),
+        {nulls}
     FROM (
         SELECT DISTINCT {key_columns} e.cohort_id AS cohort_id
         FROM cohorts_progresssummary e WHERE {where}
@@ -333,13 +346,13 @@ FROM (
     JOIN facts f ON f.cohort_id = group_cohorts.cohort_id
     {group_by}
     UNION ALL
-    SELECT 't', {null_keys} NULL, NULL, SUM(f.held), {nulls}
+    SELECT 't', 0, {null_keys} NULL, NULL, NULL, SUM(f.held), {nulls}
     FROM facts f
     WHERE f.cohort_id IN (SELECT e.cohort_id FROM cohorts_progresssummary e WHERE {where})
 ) grouped
 {label_joins}
 """
-_MEASURED = 9  # what the 'g' branch sums after the people and sessions columns
+_SUMMED = 8  # what the 'g' part sums after the people and sessions columns
 
 # Each key as a column of the summary (its copies of the participant's and the cohort's).
 _SUMMARY_KEYS = {
@@ -351,15 +364,6 @@ _SUMMARY_KEYS = {
 }
 
 
-def _person_flag(split_by_cohort: bool, split_by_year: bool) -> str:
-    """What to add up to count distinct people (see _PROGRESS_SQL)."""
-    if split_by_cohort:
-        return "1"
-    if split_by_year:
-        return "CASE WHEN e.first_of_person_in_year THEN 1 ELSE 0 END"
-    return "CASE WHEN e.first_of_person THEN 1 ELSE 0 END"
-
-
 def progress_report(
     *, group_by: Sequence[str], filters: ReportFilters, now: datetime | None = None
 ) -> Report:
@@ -368,8 +372,26 @@ def progress_report(
     `group_by` is any of GROUP_KEYS, in the order the rows are keyed and sorted; none
     gives one row, equal to the totals.
     """
-    keys = _checked_keys(group_by)
+    return progress_reports(groupings=[group_by], filters=filters, now=now)[0]
+
+
+def progress_reports(
+    *, groupings: Sequence[Sequence[str]], filters: ReportFilters, now: datetime | None = None
+) -> list[Report]:
+    """The progress report for each grouping, with the same filters, in one pass over the
+    summary on PostgreSQL (GROUPING SETS), one query per grouping on SQLite."""
+    checked = [_checked_keys(group_by) for group_by in groupings]
     now = now or timezone.now()
+    if len(checked) > 1 and connection.vendor != "postgresql":
+        return [_progress_reports([keys], filters, now)[0] for keys in checked]
+    return _progress_reports(checked, filters, now)
+
+
+def _progress_reports(
+    groupings: list[list[str]], filters: ReportFilters, now: datetime
+) -> list[Report]:
+    # Every key any grouping uses, in GROUP_KEYS order; each grouping is a subset.
+    keys = [k for k in GROUP_KEYS if any(k in g for g in groupings)]
     where, filter_params = _filter_sql(
         filters,
         participant="e.participant_id",
@@ -380,17 +402,24 @@ def progress_report(
     params = {**_base_params(now), **filter_params}
     aliases = [f"k_{key}" for key in keys]
     labelled = [key for key in keys if key in _LABELS]
-    by_cohort, by_year = filters.cohort is not None, filters.year is not None
+    if len(groupings) > 1:
+        sets = ", ".join("(" + ", ".join(f"k_{k}" for k in g) + ")" for g in groupings)
+        group_by = f"GROUP BY GROUPING SETS ({sets})"
+        # PostgreSQL's bit mask of the keys a row is not grouped by: which grouping it is.
+        grouping_id = f"GROUPING({', '.join(aliases)})"
+    else:
+        group_by = f"GROUP BY {', '.join(aliases)}" if keys else ""
+        grouping_id = "0"
     sql = _PROGRESS_SQL.format(
         rules=_RULES,
         held=_HELD,
+        pack=_SESSIONS_PACK,
+        grouping_id=grouping_id,
         key_aliases="".join(f"{a}, " for a in aliases),
         key_columns="".join(f"{_SUMMARY_KEYS[k]} AS k_{k}, " for k in keys),
         null_keys="NULL, " * len(keys),
-        nulls=", ".join(["NULL"] * _MEASURED),
-        person_in_group=_person_flag(by_cohort or "cohort" in keys, by_year or "year" in keys),
-        person_in_total=_person_flag(by_cohort, by_year),
-        group_by=f"GROUP BY {', '.join(aliases)}" if keys else "",
+        nulls=", ".join(["NULL"] * _SUMMED),
+        group_by=group_by,
         where=where,
         label_columns="".join(f", label_{k}.{_LABELS[k][3]}" for k in labelled),
         label_joins="\n".join(
@@ -399,36 +428,94 @@ def progress_report(
             for _, table, column, _ in [_LABELS[k]]
         ),
     )
-    measured: dict[tuple, list[int]] = {}
-    sessions: dict[tuple, int] = {}
-    labels: dict[tuple, dict] = {}
-    people_in_total = total_sessions = 0
+
+    def mask(grouping: list[str]) -> int:
+        # GROUPING(a, b, c): the leftmost key is the highest bit, set when not grouped.
+        if len(groupings) == 1:
+            return 0
+        return sum(1 << (len(keys) - 1 - i) for i, k in enumerate(keys) if k not in grouping)
+
+    by_mask: dict[int, _Parts] = {mask(g): _Parts() for g in groupings}
+    total_sessions = 0
     for row in _fetch(sql, params):
-        part, key = row[0], tuple(row[1 : 1 + len(keys)])
-        people, people_total, held, *counts = row[1 + len(keys) : 4 + len(keys) + _MEASURED]
+        part, grouping, key_values = row[0], int(row[1]), row[2 : 2 + len(keys)]
+        enrolled, first, first_in_year, held, *summed = row[2 + len(keys) : 6 + len(keys) + _SUMMED]
         if part == "t":
             total_sessions = int(held or 0)
-        elif part == "s":
-            sessions[key] = int(held or 0)
-        elif counts[0]:  # 'g'; with no keys and nothing enrolled, the one row is empty
-            measured[key] = [int(people or 0), *(int(v or 0) for v in counts)]
-            people_in_total += int(people_total or 0)
-            names = row[4 + len(keys) + _MEASURED :]
-            labels[key] = dict(zip(labelled, names, strict=True))
-    sums = [sum(column) for column in zip(*measured.values(), strict=True)] or [0] * (1 + _MEASURED)
-    totals = _progress_measures([people_in_total, total_sessions, *sums[1:]])
-    rows = []
-    for key in sorted(measured):
+            continue
+        parts = by_mask[grouping]
+        key = tuple(key_values)
+        if part == "s":
+            parts.sessions[key] = int(held or 0)
+        elif enrolled:  # 'g'; with no keys and nothing enrolled, the one row is empty
+            people = {
+                "enrolments": int(enrolled),
+                "first": int(first or 0),
+                "first_in_year": int(first_in_year or 0),
+            }
+            parts.measured[key] = (people, [int(enrolled), *(int(v or 0) for v in summed)])
+            names = row[6 + len(keys) + _SUMMED :]
+            parts.labels[key] = dict(zip(labelled, names, strict=True))
+    return [
+        _assemble(g, keys, labelled, by_mask[mask(g)], filters, total_sessions) for g in groupings
+    ]
+
+
+@dataclass
+class _Parts:
+    """One grouping's rows as read: keyed by the values of every key of the query."""
+
+    measured: dict[tuple, tuple[dict, list[int]]] = field(default_factory=dict)
+    sessions: dict[tuple, int] = field(default_factory=dict)
+    labels: dict[tuple, dict] = field(default_factory=dict)
+
+
+def _people_flag(split_by_cohort: bool, split_by_year: bool) -> str:
+    """Which count gives distinct people (see _PROGRESS_SQL)."""
+    if split_by_cohort:
+        return "enrolments"
+    return "first_in_year" if split_by_year else "first"
+
+
+def _assemble(
+    grouping: list[str],
+    keys: list[str],
+    labelled: list[str],
+    parts: _Parts,
+    filters: ReportFilters,
+    total_sessions: int,
+) -> Report:
+    by_cohort, by_year = filters.cohort is not None, filters.year is not None
+    in_group = _people_flag(by_cohort or "cohort" in grouping, by_year or "year" in grouping)
+    in_total = _people_flag(by_cohort, by_year)
+    positions = [keys.index(k) for k in grouping]
+    rows: list[tuple[tuple, dict]] = []
+    sums = [0] * (1 + _SUMMED)
+    people_in_total = 0
+    for full_key, (people, counts) in parts.measured.items():
+        key = tuple(full_key[i] for i in positions)
         fields: dict = {}
-        for k, value in zip(keys, key, strict=True):
+        for k, value in zip(grouping, key, strict=True):
             fields[k] = value
             if k in _LABELS:  # the label next to its key
-                fields[_LABELS[k][0]] = labels[key][k]
-        people, *counts = measured[key]
-        rows.append(fields | _progress_measures([people, sessions.get(key, 0), *counts]))
-    if not keys:  # one row, the totals (also when nothing is enrolled)
-        rows = [totals]
-    return Report(group_by=tuple(keys), rows=rows, totals=totals, measures=PROGRESS_MEASURES)
+                fields[_LABELS[k][0]] = parts.labels[full_key][k]
+        rows.append(
+            (
+                key,
+                fields
+                | _progress_measures([people[in_group], parts.sessions.get(full_key, 0), *counts]),
+            )
+        )
+        sums = [a + b for a, b in zip(sums, counts, strict=True)]
+        people_in_total += people[in_total]
+    totals = _progress_measures([people_in_total, total_sessions, *sums])
+    rows.sort(key=lambda pair: pair[0])
+    return Report(
+        group_by=tuple(grouping),
+        rows=[row for _, row in rows] if grouping else [totals],
+        totals=totals,
+        measures=PROGRESS_MEASURES,
+    )
 
 
 def _progress_measures(counts: list[int]) -> dict:
