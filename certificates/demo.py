@@ -1,14 +1,17 @@
-"""Demo certificates: issued through the real service for the demo cohorts that ended."""
+"""Demo certificates: issued for the demo cohorts that ended, as production issues them."""
 
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from certificates.bulk import certificate_issue_bulk
 from certificates.models import Certificate, CertificateFile
 from certificates.selectors import certificates_due
-from certificates.services import certificate_issue
 from cohorts.demo import DEMO_COHORT_CODE, DEMO_EMAIL_DOMAIN
-from cohorts.models import Cohort
+from cohorts.models import Cohort, Enrolment
+
+# Cohorts whose due certificates are listed in one query (about 30 people each).
+COHORTS_PER_QUERY = 100
 
 
 def _demo_certificates():
@@ -28,19 +31,34 @@ def delete_demo_certificates() -> int:
     return deleted
 
 
-def issue_demo_certificates(progress=None) -> int:
+def _demo_certificates_due(progress=None) -> list[Enrolment]:
+    """The enrolments of demo cohorts due a certificate, a slice of cohorts at a time."""
+    ids = list(
+        Cohort.objects.filter(code__regex=DEMO_COHORT_CODE)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    due: list[Enrolment] = []
+    for start in range(0, len(ids), COHORTS_PER_QUERY):
+        chunk = ids[start : start + COHORTS_PER_QUERY]
+        due += certificates_due(Cohort.objects.filter(pk__in=chunk))
+        if progress:
+            progress("eligibility", start + len(chunk), len(ids))
+    return due
+
+
+def issue_demo_certificates(progress=None, processes=None) -> int:
     """Issue every certificate due in the demo cohorts; return how many were issued.
 
     Demo addresses are fictitious, so demo certificates are marked as e-mailed rather than
     sent (the reconciliation sweep would otherwise mail them).
     """
-    due = certificates_due(Cohort.objects.filter(code__regex=DEMO_COHORT_CODE))
-    for done, enrolment in enumerate(due, start=1):
-        with transaction.atomic():
-            certificate = certificate_issue(
-                participant=enrolment.participant, cohort=enrolment.cohort, notify=False
-            )
-            Certificate.objects.filter(pk=certificate.pk).update(emailed_at=timezone.now())
-        if progress and (done % 25 == 0 or done == len(due)):
-            progress("certificates", done, len(due))
-    return len(due)
+    due = _demo_certificates_due(progress)
+
+    def issued(done: int, total: int) -> None:
+        if progress:
+            progress("certificates", done, total)
+
+    return certificate_issue_bulk(
+        enrolments=due, emailed_at=timezone.now(), processes=processes, progress=issued
+    )

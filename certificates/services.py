@@ -31,6 +31,9 @@ from cohorts.report_cache import reports_changed
 
 _REASONS = {
     "withdrawn": gettext_lazy("the participant has withdrawn"),
+    "attendance_not_recorded": gettext_lazy(
+        "attendance has not been recorded for every session held"
+    ),
     "no_attendance": gettext_lazy("no attendance has been recorded"),
     "attendance_below_threshold": gettext_lazy("attendance is below the threshold"),
     "hours_below_minimum": gettext_lazy("hours attended are below the minimum"),

@@ -476,7 +476,18 @@ def plan(*, seed: int, scale: Scale, capitals: Mapping[str, str]) -> DemoPlan:
         for group in REGION_GROUPS
         for number in range(1, scale.cohorts_per_group + 1)
     ]
-    late_sessions = [s for c in cohorts for s in c.sessions if s.day >= UNRECORDED_FROM]
+    # The demo trainee's cohort (the first of their region's in their year) is recorded in
+    # full: a session left unrecorded would block the certificate the demo shows them.
+    trainee_cohort = next(
+        c for c in cohorts if c.year == TRAINEE_YEAR and MANAGED_REGION in c.regions
+    )
+    late_sessions = [
+        s
+        for c in cohorts
+        if c is not trainee_cohort
+        for s in c.sessions
+        if s.day >= UNRECORDED_FROM
+    ]
     count = min(len(late_sessions), max(2, round(UNRECORDED_SHARE * len(late_sessions))))
     for session in rng.sample(late_sessions, count):
         session.recorded = False
@@ -1029,6 +1040,10 @@ def link_trainee(user) -> Participant | None:
             user__isnull=True,
             enrolments__cohort__year=TRAINEE_YEAR,
             enrolments__status=Enrolment.Status.ACTIVE,
+        )
+        # Not in a cohort with a session left unrecorded: that would block their certificate.
+        .exclude(
+            enrolments__cohort__in=sessions_without_attendance(demo_cohorts()).values("cohort_id")
         )
         .annotate(attended=Count("attendances", filter=attended, distinct=True))
         .order_by("-attended", "email")

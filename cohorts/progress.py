@@ -285,10 +285,19 @@ def progress_fill_missing(**_kwargs) -> int:
     return progress_rebuild()
 
 
-def progress_differences(limit: int | None = None) -> list[tuple[int, dict, dict]]:
+def progress_differences(
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[tuple[int, dict, dict]]:
     """Enrolments whose stored summary differs from the marks: (enrolment id, stored,
-    recomputed), the fields that differ only. A missing row shows as stored {}."""
-    differences: list[tuple[int, dict, dict]] = []
+    recomputed), the fields that differ only. A missing row shows as stored {}; a row
+    whose enrolment is gone, as recomputed {}."""
+    differences: list[tuple[int, dict, dict]] = [
+        (pk, {"enrolment": pk}, {})
+        for pk in ProgressSummary.objects.exclude(
+            enrolment_id__in=Enrolment.objects.values("pk")
+        ).values_list("pk", flat=True)
+    ]
+    total, checked = Enrolment.objects.count(), 0
     for cohort_ids in _cohort_batches(20):
         stored = {s.pk: s for s in ProgressSummary.objects.filter(cohort_id__in=cohort_ids)}
         enrolments = _with_keys(Enrolment.objects.filter(cohort_id__in=cohort_ids))
@@ -303,8 +312,9 @@ def progress_differences(limit: int | None = None) -> list[tuple[int, dict, dict
                 differences.append(
                     (fresh.pk, {n: before[n] for n in changed}, {n: after[n] for n in changed})
                 )
-            if limit is not None and len(differences) >= limit:
-                return differences
+        checked += len(stored)
+        if progress:
+            progress("verifying", min(checked, total), total)
     return differences
 
 

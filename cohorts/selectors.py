@@ -18,7 +18,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
 from cohorts.models import Attendance, Cohort, Enrolment, TrainingSession
@@ -230,5 +230,36 @@ def sessions_without_attendance(cohorts: QuerySet[Cohort], now=None) -> QuerySet
     return (
         TrainingSession.objects.filter(cohort__in=cohorts, ends_at__lte=now)
         .exclude(Exists(Attendance.objects.filter(session_id=OuterRef("pk"))))
+        .select_related("cohort")
+    )
+
+
+def sessions_to_record(cohorts: QuerySet[Cohort], now=None) -> QuerySet[TrainingSession]:
+    """Sessions that have ended, not cancelled, where someone expected has no mark: each
+    annotated with `n_expected` (enrolled on or before its day, not withdrawn before it)
+    and `n_marked`. Those with no mark at all are in it too (`n_marked` 0)."""
+    now = now or timezone.now()
+    sessions = TrainingSession.objects.filter(
+        cohort__in=cohorts, ends_at__lte=now, cancelled_at__isnull=True
+    ).annotate(day=TruncDate("starts_at"))
+    expected = (
+        Enrolment.objects.filter(cohort_id=OuterRef("cohort_id"), enrolled_on__lte=OuterRef("day"))
+        .filter(Q(withdrawn_on__isnull=True) | Q(withdrawn_on__gte=OuterRef("day")))
+        .values("cohort_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    marked = (
+        Attendance.objects.filter(session_id=OuterRef("pk"))
+        .values("session_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        sessions.annotate(
+            n_expected=Coalesce(Subquery(expected[:1]), 0),
+            n_marked=Coalesce(Subquery(marked[:1]), 0),
+        )
+        .filter(n_marked__lt=F("n_expected"))
         .select_related("cohort")
     )

@@ -14,10 +14,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from certificates.models import AttendanceAlert, ManagerDigest
+from certificates.rules import Rate
 from certificates.selectors import enrolments_progress
 from cohorts.models import Cohort, Enrolment, ManagerProfile
 from cohorts.roles import scope_cohorts
-from cohorts.selectors import sessions_without_attendance
+from cohorts.selectors import sessions_to_record
 from messaging.channels import EmailChannel, OutgoingMessage
 
 Kind = AttendanceAlert.Kind
@@ -47,9 +48,12 @@ def alerts_sweep(*, cohort_ids: list[int] | None = None, now=None) -> SweepResul
     raised, to_clear = [], []
     for row in rows:
         progress = row.progress
-        counted = progress.rate.denominator >= settings.ALERT_MIN_SESSIONS
+        # On the sessions recorded only: a session the managers have not recorded yet must
+        # not tell a trainee their attendance is low.
+        recorded = Rate(progress.rate.numerator, progress.rate.denominator - progress.not_recorded)
+        counted = recorded.denominator >= settings.ALERT_MIN_SESSIONS
         conditions = {
-            Kind.BELOW_THRESHOLD: counted and not progress.rate.meets(progress.threshold_percent),
+            Kind.BELOW_THRESHOLD: counted and not recorded.meets(progress.threshold_percent),
             Kind.UNREACHABLE: not progress.reachable,
         }
         for kind, holds in conditions.items():
@@ -59,8 +63,8 @@ def alerts_sweep(*, cohort_ids: list[int] | None = None, now=None) -> SweepResul
                     AttendanceAlert(
                         enrolment=row.enrolment,
                         kind=kind,
-                        rate_numerator=progress.rate.numerator,
-                        rate_denominator=progress.rate.denominator,
+                        rate_numerator=recorded.numerator,
+                        rate_denominator=recorded.denominator,
                         raised_at=now,
                     )
                 )
@@ -144,9 +148,9 @@ def digests_send(now=None, channel=None) -> int:
     for profile in profiles.select_related("user"):
         user = profile.user
         sessions = list(
-            sessions_without_attendance(scope_cohorts(Cohort.objects.all(), user), now=now)
-            .filter(cancelled_at__isnull=True)
-            .order_by("starts_at")
+            sessions_to_record(scope_cohorts(Cohort.objects.all(), user), now=now).order_by(
+                "starts_at"
+            )
         )
         if not sessions:
             continue
@@ -160,11 +164,18 @@ def digests_send(now=None, channel=None) -> int:
         with translation.override(settings.LANGUAGE_CODE):
             subject = _("Attendance to record: %(n)s session(s)") % {"n": len(sessions)}
             lines = [
-                f"- {timezone.localtime(s.starts_at):%Y-%m-%d %H:%M} {s.title} ({s.cohort.name})"
+                f"- {timezone.localtime(s.starts_at):%Y-%m-%d %H:%M} {s.title} ({s.cohort.name}): "
+                + _("%(missing)s of %(expected)s not recorded")
+                % {"missing": s.n_expected - s.n_marked, "expected": s.n_expected}
                 for s in sessions
             ]
             text = (
-                _("Sessions that have ended with no attendance recorded:") + "\n" + "\n".join(lines)
+                _(
+                    "Sessions that have ended with attendance not recorded for everyone. "
+                    "Until they are, the people concerned cannot obtain their certificate:"
+                )
+                + "\n"
+                + "\n".join(lines)
             )
         try:
             (channel or EmailChannel()).send_batch(

@@ -29,7 +29,7 @@ def _roster(people, status):
     return [{"participant": p.pk, "status": status} for p in people]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_first_recordings_never_fail_and_leave_one_whole_roster():
     session = SessionFactory(cohort=CohortFactory(regions=[region("MA-04")]))
     people = [

@@ -141,16 +141,18 @@ def test_home_shows_each_cohort_newest_first_with_progress(world):
     html = response.content.decode()
     assert html.index('data-cohort="2021-rsk"') < html.index('data-cohort="2019-rsk"')
     assert "Amina TAZI" in html
-    # The running cohort: 2 of 2 marks count (late counts), 1 held unmarked, 2 to come
-    # plus the cancelled one.
+    # The running cohort: 2 marks attended (late counts) and 1 held session nobody
+    # recorded, so 2 of 3; 2 to come (the cancelled one counts for nobody).
     running = _section(html, world["running"])
     assert 'role="progressbar"' in running
-    assert 'aria-valuenow="100"' in running
+    assert 'aria-valuenow="66"' in running
     assert 'aria-valuemin="0"' in running and 'aria-valuemax="100"' in running
     assert 'data-threshold="80"' in running
-    assert re.search(r'class="sessions-left">3<', running)
-    assert 'data-state="met"' in running
-    assert "(2 of 2 sessions counted)" in running
+    assert re.search(r'class="sessions-left">2<', running)
+    assert re.search(r'class="not-recorded">1<', running)
+    assert 'data-state="reachable"' in running
+    assert "(2 of 3 sessions counted)" in running
+    assert "1 session held has not been recorded yet" in running
     # The ended cohort's certificate is obtained.
     assert 'data-state="obtained"' in _section(html, world["ended"])
 

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from icalendar import Calendar
 
 from certificates.files import pdf_download
@@ -31,6 +32,19 @@ REASONS = {
     "hours_below_minimum": _("Your hours attended are below the required minimum."),
     "required_session_missed": _("A required session was missed."),
 }
+
+
+def _reason(code: str, progress) -> str:
+    if code == "attendance_not_recorded":
+        return ngettext(
+            "%(n)s session held has not been recorded yet: the programme team records it "
+            "before a certificate can be issued.",
+            "%(n)s sessions held have not been recorded yet: the programme team records them "
+            "before a certificate can be issued.",
+            progress.not_recorded,
+        ) % {"n": progress.not_recorded}
+    return str(REASONS.get(code, code))
+
 
 # Each mark's badge colour; the badge always carries the mark in words too, so colour is
 # never the only signal.
@@ -68,7 +82,7 @@ def _cohort_view(row: CohortOverview) -> dict:
         "progress": row.progress,
         "percent": row.progress.rate.percent,
         "state": _state(row),
-        "reasons": [REASONS.get(code, code) for code in row.progress.reasons],
+        "reasons": [_reason(code, row.progress) for code in row.progress.reasons],
         "certificate": row.certificate,
         "upcoming": [_session_view(line) for line in row.upcoming],
         "history": [_session_view(line) for line in row.history],
