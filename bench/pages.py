@@ -48,7 +48,7 @@ from django.test import Client  # noqa: E402
 from bench.charts import ratio_chart  # noqa: E402
 from certificates.selectors import enrolments_progress  # noqa: E402
 from cohorts.models import Attendance, Cohort, Enrolment, TrainingSession  # noqa: E402
-from cohorts.report_cache import _bump  # noqa: E402
+from cohorts.report_cache import invalidate_all  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 
@@ -71,7 +71,7 @@ def client_for(username: str) -> Client:
 def get(client: Client, url: str, *, fresh_reports: bool = False):
     def run():
         if fresh_reports:
-            _bump()  # every write does this: the next report is computed again
+            invalidate_all()  # every write does this: the next report is computed again
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
 

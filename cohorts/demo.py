@@ -75,9 +75,12 @@ class Scale:
 
 # Cohorts keep a plausible size (26–37 people) at both scales: the national scale has
 # more cohorts, not bigger ones. 16 cohorts × ~31.5 ≈ 500 people; 1,584 ≈ 50,000.
+# "half" and "double" exist for the benchmarks' growth runs (bench/report.py).
 SCALES = {
     "small": Scale("small", 1, (26, 37), (18, 22)),
+    "half": Scale("half", 50, (26, 37), (18, 22)),
     "national": Scale("national", 99, (26, 37), (18, 22)),
+    "double": Scale("double", 198, (26, 37), (18, 22)),
 }
 
 # Every year, one cohort (or, at national scale, many) per group covers its three regions,
@@ -755,8 +758,12 @@ def loaded_scale() -> str | None:
     cohorts = demo_cohorts()
     if not cohorts.exists() and not demo_participants().exists():
         return None
+    first = YEARS[0], REGION_GROUPS[0][0]
     for name, scale in SCALES.items():
-        if cohorts.filter(code=scale.cohort_code(YEARS[0], REGION_GROUPS[0][0], 1)).exists():
+        # The scales differ in their number of cohorts: the last one there, not one more.
+        last = scale.cohort_code(*first, scale.cohorts_per_group)
+        beyond = f"{first[0]}-{first[1]}-{scale.cohorts_per_group + 1:03d}"
+        if cohorts.filter(code=last).exists() and not cohorts.filter(code=beyond).exists():
             return name
     return "unknown"
 

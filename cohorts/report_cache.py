@@ -56,3 +56,8 @@ def reports_changed(regions: Iterable[str] | None = None) -> None:
     people concerned, or None when it may concern anyone."""
     names = {EVERYTHING} if regions is None else {ANY, *regions}
     transaction.on_commit(lambda: _bump(names))
+
+
+def invalidate_all() -> None:
+    """Make every cached report unreachable now (benchmarks, operators)."""
+    _bump({EVERYTHING})

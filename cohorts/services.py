@@ -27,7 +27,7 @@ from cohorts.models import (
     Region,
     TrainingSession,
 )
-from cohorts.progress import progress_refresh
+from cohorts.progress import progress_recount, progress_refresh
 from cohorts.queue import enqueue_on_commit
 from cohorts.report_cache import reports_changed
 from cohorts.validation import local_date, validate_cohort_year, validate_session_dates
@@ -379,9 +379,9 @@ def attendance_roster_record(
     Attendance.objects.bulk_update(updated, [*_MARK_FIELDS, "recorded_by", "recorded_at"])
     AttendanceHistory.objects.bulk_create(history)
     if history:
-        # Bulk writes send no signal: refresh the summaries of the people marked.
+        # Bulk writes send no signal: recount the marks of the people marked.
         changed = [enrolments[h.participant_id].pk for h in history]
-        reports_changed(progress_refresh(enrolment_ids=changed))
+        reports_changed(progress_recount(changed))
         _check_alerts(session.cohort_id)
     return [*created, *updated]
 
