@@ -793,7 +793,7 @@ def delete_demo(progress: Progress | None = None) -> None:
     enrolments = Enrolment.objects.filter(Q(cohort__in=cohorts) | Q(participant__in=people))
     # Children first: the foreign keys protect what is still referenced.
     marks = Attendance.objects.filter(Q(participant__in=people) | Q(session__in=sessions))
-    steps = [
+    steps: list[QuerySet | _RawDelete] = [
         AttendanceHistory.objects.filter(Q(participant__in=people) | Q(session__in=sessions)),
         # A plain DELETE: nothing points at a mark, and a million marks are not loaded to
         # send their post_delete signal (cohorts.signals; the summaries are rebuilt after).

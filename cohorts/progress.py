@@ -156,12 +156,12 @@ def compute(
         return []
     participants = {p for p, _ in rows}
     cohorts = {c for _, c in rows}
-    marks = Attendance.objects.filter(
+    in_cohorts = Attendance.objects.filter(
         session__cohort_id__in=cohorts, session__cancelled_at__isnull=True
     )
     if not whole_cohorts:
-        marks = marks.filter(participant_id__in=participants)
-    marks = marks.values_list(
+        in_cohorts = in_cohorts.filter(participant_id__in=participants)
+    marks = in_cohorts.values_list(
         "participant_id",
         "session__cohort_id",
         "status",

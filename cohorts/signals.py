@@ -66,7 +66,7 @@ def participant_saving(sender, instance: Participant, **kwargs) -> None:
     if refresh_suspended():
         return
     # The region the person leaves changes too.
-    instance._region_before = (
+    instance._region_before = (  # type: ignore[attr-defined]
         Participant.objects.filter(pk=instance.pk).values_list("region_id", flat=True).first()
         if instance.pk
         else None

@@ -166,7 +166,10 @@ def digests_send(now=None, channel=None) -> int:
             lines = [
                 f"- {timezone.localtime(s.starts_at):%Y-%m-%d %H:%M} {s.title} ({s.cohort.name}): "
                 + _("%(missing)s of %(expected)s not recorded")
-                % {"missing": s.n_expected - s.n_marked, "expected": s.n_expected}
+                % {
+                    "missing": s.n_expected - s.n_marked,  # type: ignore[attr-defined]
+                    "expected": s.n_expected,  # type: ignore[attr-defined]
+                }
                 for s in sessions
             ]
             text = (
