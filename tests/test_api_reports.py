@@ -1,6 +1,7 @@
 """The report endpoints: formats, languages, bad parameters, caching and invalidation."""
 
 import csv
+import datetime
 import io
 
 import pytest
@@ -168,3 +169,129 @@ def test_the_timeline_gives_measures_per_month():
     assert months["2019-01"]["enrolled"] == 6  # the factory enrols on 15 January
     assert months["2019-03"]["attendance_marks"] == 6  # the session is on 12 March
     assert months["2019-03"]["sessions_held"] == 1
+
+
+# Fresh by construction --------------------------------------------------------------------
+
+
+def _completed(client, url="/api/v1/reports/progress/?group_by=region") -> int:
+    return client.get(url).json()["totals"]["completed"]
+
+
+def _rule_world():
+    """Six people in MA-04: 4 of 5 sessions attended (80 %), so the 80 % default rule is
+    met by all and a 95 % rule by none."""
+    cohort = CohortFactory(regions=[region("MA-04")])
+    sessions = [
+        SessionFactory(
+            cohort=cohort, starts_at=datetime.datetime(2019, m, 10, 9, tzinfo=datetime.UTC)
+        )
+        for m in range(2, 7)
+    ]
+    people = [
+        EnrolmentFactory(
+            cohort=cohort, participant=ParticipantFactory(region=region("MA-04"))
+        ).participant
+        for _ in range(6)
+    ]
+    for i, session in enumerate(sessions):
+        status = "absent" if i == 0 else "present"
+        services.attendance_roster_record(
+            session=session, marks=[services.Mark(p.pk, status) for p in people]
+        )
+    return cohort
+
+
+def test_a_rule_changed_by_save_in_a_shell_shows_on_the_next_request(
+    funder, django_capture_on_commit_callbacks
+):
+    from certificates.models import CompletionRule
+
+    _rule_world()
+    client = _client(funder)
+    assert _completed(client) == 6  # now cached
+    rule = CompletionRule.objects.get(cohort=None)
+    rule.min_attendance_percent = 95
+    with django_capture_on_commit_callbacks(execute=True):
+        rule.save()  # no service involved: a plain save, as in `manage.py shell`
+    assert _completed(client) == 0
+
+
+def test_a_rule_changed_in_the_admin_shows_on_the_next_request(
+    funder, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    from certificates.models import CompletionRule
+
+    _rule_world()
+    client = _client(funder)
+    assert _completed(client) == 6
+    admin = Client()
+    admin.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    rule = CompletionRule.objects.get(cohort=None)
+    url = f"/admin/certificates/completionrule/{rule.pk}/change/"
+    form = {
+        "programme": rule.programme_id,
+        "cohort": "",
+        "min_attendance_percent": 95,
+        "late_counts_as_present": "on",
+        "excused_policy": rule.excused_policy,
+        "min_hours": "",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert CompletionRule.objects.get(pk=rule.pk).min_attendance_percent == 95
+    assert _completed(client) == 0
+
+
+def test_a_write_in_one_region_leaves_the_other_regions_reports_cached(
+    django_capture_on_commit_callbacks,
+):
+    _, session_04, people_04 = _cohort("MA-04", 6)
+    _cohort("MA-01", 6)
+    north = _client(manager("north", regions=["MA-01"]))
+    national = _client(manager("national"))
+    url = "/api/v1/reports/progress/?group_by=region"
+    north.get(url), national.get(url)  # both cached
+    with django_capture_on_commit_callbacks(execute=True):
+        services.attendance_roster_record(
+            session=session_04, marks=[services.Mark(p.pk, "absent") for p in people_04]
+        )
+    with CaptureQueriesContext(connection) as queries:
+        north.get(url)
+    assert not [q for q in queries if "cohorts_progresssummary" in q["sql"]]  # still cached
+    with CaptureQueriesContext(connection) as queries:
+        rows = {r["region"]: r for r in national.get(url).json()["rows"]}
+    assert [q for q in queries if "cohorts_progresssummary" in q["sql"]]  # computed again
+    assert rows["MA-04"]["completed"] == 0 and rows["MA-01"]["completed"] == 6
+
+
+def test_requests_for_a_missing_report_compute_it_once():
+    """Single flight: while one request computes a report, the others wait for it."""
+    import threading
+    import time
+    import uuid
+
+    from reports import caller
+
+    calls = []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.3)
+        return {"rows": [1]}
+
+    results = []
+    key = f"report:test:{uuid.uuid4().hex}"
+    threads = [
+        threading.Thread(target=lambda: results.append(caller.cached_payload(key, slow)))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [{"rows": [1]}] * 4
+    assert len(calls) == 1

@@ -1,6 +1,8 @@
 """The demo data: plausible, consistent with every invariant, deterministic and idempotent."""
 
 import datetime
+import hashlib
+import io
 import re
 from collections import Counter
 from io import StringIO
@@ -367,3 +369,107 @@ def test_seed_demo_issues_the_certificates_of_ended_cohorts_through_the_service(
     assert "Certificates issued now: 0." in again and Certificate.objects.count() == issued
     seed("--reset", "--certificates")
     assert Certificate.objects.count() == issued  # same seed: the same people qualify
+
+
+# Certificates issued in bulk ------------------------------------------------------------
+
+
+def assert_issued_like_the_service(certificate, *, hours, today):
+    """What `certificate_issue` guarantees of a fresh certificate, checked on the stored
+    rows, the file and the public verification."""
+    from pypdf import PdfReader
+
+    from certificates import codes
+    from certificates.models import Certificate, CertificateFile
+    from certificates.pdf import render_certificate_pdf
+    from certificates.selectors import certificate_by_code
+    from certificates.services import _certificate_data
+    from certificates.verification import verify_code, verify_file
+
+    certificate = Certificate.objects.select_related("participant", "cohort").get(pk=certificate.pk)
+    participant, cohort = certificate.participant, certificate.cohort
+    region = participant.region_id.replace("-", "")
+    assert certificate.serial == f"R2021-{cohort.year}-{region}-{certificate.pk:05d}"
+    assert codes.normalise(certificate.verification_code) == certificate.verification_code
+    assert (certificate.status, certificate.version) == (Certificate.Status.ISSUED, 1)
+    assert (certificate.issued_on, certificate.hours_attended) == (today, hours)
+    assert certificate.revoked_at is None and certificate.emailed_at is not None
+    assert certificate.pdf.name == f"certificates/{certificate.serial}-v1.pdf"
+    content = certificate.pdf.read()
+    assert certificate.sha256 == hashlib.sha256(content).hexdigest()
+    # The very bytes the service renders for this certificate.
+    assert content == render_certificate_pdf(_certificate_data(certificate))
+    (file,) = CertificateFile.objects.filter(certificate=certificate)
+    assert (file.version, file.pdf.name, file.sha256) == (
+        1,
+        certificate.pdf.name,
+        certificate.sha256,
+    )
+    assert (file.superseded_at, file.reason) == (None, "")
+    text = PdfReader(io.BytesIO(content)).pages[0].extract_text()
+    for printed in (certificate.serial, certificate.verification_code, participant.full_name):
+        assert printed in text
+    assert certificate_by_code(certificate.verification_code) == certificate
+    assert verify_code(codes.display(certificate.verification_code)).status == "valid"
+    assert verify_file(certificate, content) == "current"
+
+
+def test_the_bulk_path_issues_the_certificate_the_service_issues():
+    from certificates.bulk import certificate_issue_bulk
+    from certificates.models import Certificate
+    from certificates.selectors import certificates_due, enrolments_progress
+    from certificates.services import certificate_issue
+
+    seed()
+    due = certificates_due(Cohort.objects.filter(code="2019-nord"))
+    hours = {
+        row.enrolment.pk: row.progress.hours_attended
+        for row in enrolments_progress(Enrolment.objects.filter(cohort__code="2019-nord"))
+    }
+    by_service = certificate_issue(
+        participant=due[-1].participant, cohort=due[-1].cohort, notify=False
+    )
+    Certificate.objects.filter(pk=by_service.pk).update(emailed_at=timezone.now())
+
+    # The last is issued already: the first batch goes in bulk, the last one meets it and
+    # goes one by one through the service.
+    issued = certificate_issue_bulk(
+        enrolments=due, emailed_at=timezone.now(), processes=2, batch_size=len(due) - 3
+    )
+
+    assert issued == len(due) - 1 and len(due) > 10
+    certificates = {c.participant_id: c for c in Certificate.objects.all()}
+    assert len(certificates) == len(due) and certificates[due[-1].participant_id] == by_service
+    today = timezone.localdate()
+    for enrolment in due:
+        certificate = certificates[enrolment.participant_id]
+        assert_issued_like_the_service(certificate, hours=hours[enrolment.pk], today=today)
+    assert certificates_due(Cohort.objects.filter(code="2019-nord")) == []
+
+
+def test_seed_demo_issues_certificates_by_default_with_progress_and_never_twice():
+    from certificates.models import Certificate, CertificateFile
+    from certificates.selectors import certificates_due
+    from certificates.services import certificate_issue
+
+    seed()
+    due = certificates_due(Cohort.objects.all())
+    earlier = certificate_issue(participant=due[0].participant, cohort=due[0].cohort)
+    out, err = StringIO(), StringIO()
+
+    call_command("seed_demo", stdout=out, stderr=err)  # no --certificates: the default
+
+    assert f"Certificates issued now: {len(due) - 1:,}." in out.getvalue()
+    for phase in ("eligibility", "certificates"):
+        assert re.search(rf"^  {phase} .*\(100 %\) in \d+\.\d s$", err.getvalue(), re.MULTILINE)
+    pairs = list(Certificate.objects.values_list("participant_id", "cohort_id"))
+    assert len(pairs) == len(set(pairs)) == len(due)
+    assert Certificate.objects.get(pk=earlier.pk).sha256 == earlier.sha256
+    assert CertificateFile.objects.count() == len(due)
+    assert not Certificate.objects.filter(emailed_at__isnull=True).exclude(pk=earlier.pk)
+    before = sorted(Certificate.objects.values_list("pk", "serial", "sha256"))
+
+    again, _ = seed("--certificates")
+
+    assert "Certificates issued now: 0." in again
+    assert sorted(Certificate.objects.values_list("pk", "serial", "sha256")) == before
