@@ -64,3 +64,10 @@ def _tasks_inline_unless_integration(request, settings, tmp_path):
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+    # Celery keeps "inside a task" in one process-wide flag that each eager call sets and
+    # then restores to what it found: eager tasks run by several request threads at once
+    # (tests/test_attendance_concurrency.py) can leave it set, and a later test's
+    # `.get()` then fails with "Never call result.get() within a task".
+    from celery.result import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
