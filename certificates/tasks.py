@@ -10,6 +10,7 @@ from celery import shared_task
 from django.core.exceptions import ValidationError
 from django.db import OperationalError
 
+from certificates.cleanup import orphan_files_delete
 from certificates.models import Certificate, CertificateBatch
 from certificates.selectors import certificates_due
 from certificates.services import certificate_batch_run, certificate_issue
@@ -61,3 +62,12 @@ def sweep_certificates() -> dict:
         # Sending belongs to messaging, above this app: queued by the task's name.
         enqueue_now("messaging.tasks.email_certificate", certificate_id)
     return {"issued": len(due), "emails": len(unsent)}
+
+
+@shared_task
+def clean_orphan_files() -> int:
+    """Daily: delete certificate files left by rolled-back issuances (certificates.cleanup)."""
+    deleted = orphan_files_delete()
+    if deleted:
+        logger.warning("deleted %s orphan certificate file(s): %s", len(deleted), deleted[:10])
+    return len(deleted)

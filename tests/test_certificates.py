@@ -292,3 +292,28 @@ def test_a_trainee_downloads_their_own_certificate_only():
     assert listed["serial"] == mine.serial
     assert listed["pdf_url"] == f"/api/v1/certificates/{mine.pk}/pdf/"
     assert listed["verification_url"] == f"/verify/{mine.verification_code}"
+
+
+def test_certificate_files_without_a_row_are_deleted_once_a_day_old():
+    """A rolled-back issuance leaves its PDF behind: the daily cleanup removes it, and
+    only it (a young file may belong to a transaction still running)."""
+    import os
+    import time
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from certificates.cleanup import orphan_files_delete
+    from certificates.tasks import clean_orphan_files
+
+    cohort, _sessions, (amina, *_) = _completed(1)
+    kept = services.certificate_issue(participant=amina, cohort=cohort)
+    old_orphan = default_storage.save("certificates/R2021-ORPHAN-v1.pdf", ContentFile(b"%PDF-"))
+    young_orphan = default_storage.save("certificates/R2021-YOUNG-v1.pdf", ContentFile(b"%PDF-"))
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(default_storage.path(old_orphan), (two_days_ago, two_days_ago))
+    os.utime(default_storage.path(kept.pdf.name), (two_days_ago, two_days_ago))
+    assert orphan_files_delete(older_than=datetime.timedelta(days=3)) == []
+    assert clean_orphan_files.apply().get() == 1
+    assert not default_storage.exists(old_orphan)
+    assert default_storage.exists(young_orphan) and default_storage.exists(kept.pdf.name)

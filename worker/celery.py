@@ -40,6 +40,11 @@ app.conf.update(
             "task": "accounts.tasks.sweep_account_emails",
             "schedule": 10 * 60,
         },
+        # Files of certificates whose transaction rolled back (a killed worker): daily.
+        "clean-orphan-certificate-files": {
+            "task": "certificates.tasks.clean_orphan_files",
+            "schedule": crontab(hour=3, minute=30),
+        },
         # Monday 07:00, local time: the week's digest for each manager (once per week).
         "manager-digests": {
             "task": "messaging.tasks.send_digests",
