@@ -165,3 +165,101 @@ def test_progress_uses_the_cohort_rule_over_the_programme_default():
     assert progress[b.pk].eligible
     assert progress[a.pk].reasons == ["attendance_below_threshold"]
     assert not progress[a.pk].reachable  # 100 % required, one late already
+
+
+# Every held session counts (issue 12) ---------------------------------------------------
+
+
+def test_a_person_marked_for_1_of_21_held_sessions_is_not_eligible_pure_rule():
+    progress = evaluate(counts(present=1, held=21, total=21), Rule())
+    assert progress.rate == Rate(1, 21)  # the 20 sessions nobody recorded are not attended
+    assert not progress.eligible
+    assert progress.reasons == ["attendance_not_recorded", "attendance_below_threshold"]
+    assert progress.not_recorded == 20
+    # Still open: once recorded as attended, they would meet the rule.
+    assert progress.reachable
+
+
+def test_not_recorded_blocks_even_when_the_recorded_rate_meets_the_rule():
+    progress = evaluate(counts(present=19, held=20, total=20), Rule())
+    assert progress.rate == Rate(19, 20) and progress.rate.meets(80)
+    assert not progress.eligible and progress.reasons == ["attendance_not_recorded"]
+
+
+def test_not_recorded_stays_in_the_denominator_whatever_the_excused_policy():
+    c = counts(present=7, excused=2, held=10, total=10)  # 1 not recorded
+    assert attendance_rate(c, Rule()) == Rate(7, 8)  # 7 + 1 not recorded; excused out
+    assert attendance_rate(c, Rule(excused_policy=ExcusedPolicy.ATTENDED)) == Rate(9, 10)
+    assert attendance_rate(c, Rule(excused_policy=ExcusedPolicy.ABSENT)) == Rate(7, 10)
+
+
+def _cohort_of(n_sessions: int):
+    cohort = CohortFactory(year=2019)
+    start = datetime.datetime(2019, 2, 4, 9, tzinfo=datetime.UTC)
+    sessions = [
+        SessionFactory(cohort=cohort, starts_at=start + datetime.timedelta(weeks=i))
+        for i in range(n_sessions)
+    ]
+    return cohort, sessions
+
+
+def _report_completed(cohort) -> int:
+    from reports.selectors import ReportFilters, progress_report
+
+    report = progress_report(group_by=[], filters=ReportFilters(cohort=cohort.pk))
+    return report.totals["completed"]
+
+
+@pytest.mark.django_db
+def test_a_person_marked_for_1_of_21_sessions_in_an_ended_cohort_gets_no_certificate():
+    """The case from the field: imported into an ended cohort, marked once."""
+    from certificates.selectors import certificates_due
+
+    cohort, sessions = _cohort_of(21)
+    enrolment = EnrolmentFactory(cohort=cohort, enrolled_on=datetime.date(2019, 1, 15))
+    services.attendance_roster_record(
+        session=sessions[0], marks=[Mark(enrolment.participant_id, "present")]
+    )
+    (row,) = enrolments_progress(Enrolment.objects.filter(pk=enrolment.pk))
+    assert row.progress.rate == Rate(1, 21) and row.progress.not_recorded == 20
+    assert not row.progress.eligible
+    assert "attendance_not_recorded" in row.progress.reasons
+    assert certificates_due(type(cohort).objects.filter(pk=cohort.pk)) == []
+    assert _report_completed(cohort) == 0
+
+
+@pytest.mark.django_db
+def test_a_person_enrolled_after_the_first_sessions_is_judged_on_the_sessions_since():
+    cohort, sessions = _cohort_of(10)
+    # Enrolled on the day of the fifth session (4 March 2019): sessions 5 to 10 count.
+    late = EnrolmentFactory(cohort=cohort, enrolled_on=datetime.date(2019, 3, 4))
+    for session in sessions[4:]:
+        services.attendance_roster_record(
+            session=session, marks=[Mark(late.participant_id, "present")]
+        )
+    (row,) = enrolments_progress(Enrolment.objects.filter(pk=late.pk))
+    assert counts_of(row.enrolment).sessions_held == 6
+    assert row.progress.rate == Rate(6, 6) and row.progress.eligible
+    assert _report_completed(cohort) == 1
+
+
+@pytest.mark.django_db
+def test_withdrawn_and_cancelled_sessions_count_for_nobody_after_the_fact():
+    cohort, sessions = _cohort_of(6)
+    stays = EnrolmentFactory(cohort=cohort, enrolled_on=datetime.date(2019, 1, 15))
+    leaves = EnrolmentFactory(cohort=cohort, enrolled_on=datetime.date(2019, 1, 15))
+    for session in sessions[:5]:
+        services.attendance_roster_record(
+            session=session,
+            marks=[Mark(stays.participant_id, "present"), Mark(leaves.participant_id, "present")],
+        )
+    # Session 6 was cancelled (in the admin, after it would have started): nobody is judged on it.
+    sessions[5].cancelled_at = sessions[5].starts_at
+    sessions[5].save()
+    services.enrolment_withdraw(enrolment=leaves, withdrawn_on=datetime.date(2019, 2, 20))
+    rows = {r.enrolment.pk: r for r in enrolments_progress(Enrolment.objects.filter(cohort=cohort))}
+    assert rows[stays.pk].progress.rate == Rate(5, 5) and rows[stays.pk].progress.eligible
+    # Withdrawn on 20 February: the sessions of 4, 11 and 18 February count, not later ones.
+    assert rows[leaves.pk].progress.rate == Rate(3, 3)
+    assert rows[leaves.pk].progress.reasons == ["withdrawn"]
+    assert _report_completed(cohort) == 1
