@@ -56,8 +56,8 @@ migrate-check: setup  ## Fail if models changed without a migration
 check: setup  ## Django's system checks (deployment settings included)
 	$(MANAGE) check
 
-worker: setup  ## Run a Celery worker (needs REDIS_URL)
-	$(BIN)/celery -A worker worker --loglevel=INFO
+worker: setup  ## Run a Celery worker on both queues, the default and e-mail (needs REDIS_URL)
+	$(BIN)/celery -A worker worker -Q celery,celery.email --loglevel=INFO
 
 beat: setup  ## Run Celery beat (needs REDIS_URL)
 	$(BIN)/celery -A worker beat --loglevel=INFO

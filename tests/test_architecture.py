@@ -6,6 +6,7 @@ function is an arrow too), so the rule holds for lazy imports as well.
 """
 
 import ast
+import importlib
 import pathlib
 from collections import defaultdict
 
@@ -222,3 +223,17 @@ def test_the_invitation_actions_extend_the_cohorts_admin_without_dropping_its_ow
         assert isinstance(registered, base)
         assert list(registered.actions or [])[0] == "invite"
         assert set(base.actions or []) <= set(registered.actions or [])
+
+
+def test_email_tasks_go_to_their_own_queue_beside_the_default_one():
+    from worker import celery_app
+    from worker.celery import EMAIL_TASKS
+
+    def queue_of(name: str) -> str:
+        return celery_app.amqp.router.route({}, name)["queue"].name
+
+    default = celery_app.conf.task_default_queue
+    for name in EMAIL_TASKS:
+        assert name in celery_app.tasks or importlib.import_module(name.rsplit(".", 1)[0])
+        assert queue_of(name) == f"{default}.email", name
+    assert queue_of("certificates.tasks.issue_cohort_certificates") == default

@@ -70,25 +70,39 @@ def database_url(settings_dict: Mapping[str, Any]) -> str:
     raise ValueError(f"no DATABASE_URL for {engine}")
 
 
+def _with_email(queue: str) -> tuple[str, str]:
+    """A test's queue and the e-mail queue beside it (worker/celery.py routes e-mails there)."""
+    return queue, f"{queue}.email"
+
+
+def _lists(queue: str) -> list[str]:
+    return [
+        name
+        for q in _with_email(queue)
+        for name in (q, *(f"{q}{_PRIORITY_SEPARATOR}{p}" for p in _PRIORITY_STEPS))
+    ]
+
+
 def purge_queue(client, queue: str) -> int:
-    """Delete what Redis holds for `queue` and nothing else: its lists, its binding, and the
-    messages of it a killed worker left unacknowledged. Return how many keys and entries went."""
-    names = [queue, *(f"{queue}{_PRIORITY_SEPARATOR}{p}" for p in _PRIORITY_STEPS)]
-    removed = client.delete(*names, f"_kombu.binding.{queue}")
+    """Delete what Redis holds for `queue` (and its e-mail queue) and nothing else: their
+    lists, their bindings, and the messages of theirs a killed worker left unacknowledged.
+    Return how many keys and entries went."""
+    bindings = [f"_kombu.binding.{q}" for q in _with_email(queue)]
+    removed = client.delete(*_lists(queue), *bindings)
     for tag, raw in client.hscan_iter("unacked"):
         try:
             _message, _exchange, routing_key = json.loads(raw)
         except (ValueError, TypeError):
             continue
-        if routing_key == queue:
+        if routing_key in _with_email(queue):
             removed += client.hdel("unacked", tag)
             client.zrem("unacked_index", tag)
     return removed
 
 
 def queue_length(client, queue: str) -> int:
-    names = [queue, *(f"{queue}{_PRIORITY_SEPARATOR}{p}" for p in _PRIORITY_STEPS)]
-    return sum(client.llen(name) for name in names)
+    """Messages waiting in `queue` and its e-mail queue."""
+    return sum(client.llen(name) for name in _lists(queue))
 
 
 # Processes -----------------------------------------------------------------------------
@@ -144,7 +158,8 @@ class WorkerProcess:
 
     `config` is extra Celery configuration given on the command line after `--`
     (`key=value`); the worker always sends the tasks it queues itself (e-mails, the sweep's
-    issuance) to `queue` too, so they come back to it and to no other worker.
+    issuance) to `queue` too (and e-mails to `queue`.email, which it also consumes), so they
+    come back to it and to no other worker.
     """
 
     def __init__(
@@ -160,7 +175,7 @@ class WorkerProcess:
         self.log_path = log_path
         command = [
             sys.executable, "-m", "celery", "-A", "worker", "worker",
-            "--pool=prefork", f"--concurrency={concurrency}", "-Q", queue,
+            "--pool=prefork", f"--concurrency={concurrency}", "-Q", f"{queue},{queue}.email",
             "--loglevel=INFO", "--without-heartbeat", "--without-gossip", "--without-mingle",
             "--", f"task_default_queue={queue}", *config,
         ]  # fmt: skip

@@ -53,3 +53,30 @@ app.conf.update(
     },
 )
 app.autodiscover_tasks()
+
+# The tasks that send e-mail go to a queue of their own beside the default one
+# ("celery.email" next to "celery"), so that a long run of other work (a batch of
+# certificates rendering their PDFs) never delays a password reset someone is waiting for.
+# `make worker` consumes both.
+EMAIL_TASKS = frozenset(
+    {
+        "accounts.tasks.send_account_email",
+        "messaging.tasks.email_certificate",
+        "messaging.tasks.notify_alert",
+        "messaging.tasks.send_digests",
+        "messaging.tasks.send_notices",
+    }
+)
+
+
+def email_queue() -> str:
+    return f"{app.conf.task_default_queue}.email"
+
+
+def route_task(name, args, kwargs, options, task=None, **kw):
+    if name in EMAIL_TASKS:
+        return {"queue": email_queue()}
+    return None
+
+
+app.conf.task_routes = (route_task,)
