@@ -4,14 +4,10 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from certificates.bulk import certificate_issue_bulk
+from certificates.bulk import certificate_issue_due
 from certificates.models import Certificate, CertificateFile
-from certificates.selectors import certificates_due
 from cohorts.demo import DEMO_COHORT_CODE, DEMO_EMAIL_DOMAIN
-from cohorts.models import Cohort, Enrolment
-
-# Cohorts whose due certificates are listed in one query (about 30 people each).
-COHORTS_PER_QUERY = 100
+from cohorts.models import Cohort
 
 
 def _demo_certificates():
@@ -31,34 +27,15 @@ def delete_demo_certificates() -> int:
     return deleted
 
 
-def _demo_certificates_due(progress=None) -> list[Enrolment]:
-    """The enrolments of demo cohorts due a certificate, a slice of cohorts at a time."""
-    ids = list(
-        Cohort.objects.filter(code__regex=DEMO_COHORT_CODE)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    due: list[Enrolment] = []
-    for start in range(0, len(ids), COHORTS_PER_QUERY):
-        chunk = ids[start : start + COHORTS_PER_QUERY]
-        due += certificates_due(Cohort.objects.filter(pk__in=chunk))
-        if progress:
-            progress("eligibility", start + len(chunk), len(ids))
-    return due
-
-
 def issue_demo_certificates(progress=None, processes=None) -> int:
     """Issue every certificate due in the demo cohorts; return how many were issued.
 
     Demo addresses are fictitious, so demo certificates are marked as e-mailed rather than
     sent (the reconciliation sweep would otherwise mail them).
     """
-    due = _demo_certificates_due(progress)
-
-    def issued(done: int, total: int) -> None:
-        if progress:
-            progress("certificates", done, total)
-
-    return certificate_issue_bulk(
-        enrolments=due, emailed_at=timezone.now(), processes=processes, progress=issued
+    return certificate_issue_due(
+        cohorts=Cohort.objects.filter(code__regex=DEMO_COHORT_CODE),
+        emailed_at=timezone.now(),
+        processes=processes,
+        progress=progress,
     )

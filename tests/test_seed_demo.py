@@ -415,36 +415,53 @@ def assert_issued_like_the_service(certificate, *, hours, today):
 
 
 def test_the_bulk_path_issues_the_certificate_the_service_issues():
-    from certificates.bulk import certificate_issue_bulk
+    from certificates.bulk import certificate_issue_due
     from certificates.models import Certificate
     from certificates.selectors import certificates_due, enrolments_progress
     from certificates.services import certificate_issue
 
     seed()
-    due = certificates_due(Cohort.objects.filter(code="2019-nord"))
+    cohorts = Cohort.objects.filter(code="2019-nord")
+    due = certificates_due(cohorts)
     hours = {
         row.enrolment.pk: row.progress.hours_attended
-        for row in enrolments_progress(Enrolment.objects.filter(cohort__code="2019-nord"))
+        for row in enrolments_progress(Enrolment.objects.filter(cohort__in=cohorts))
     }
-    by_service = certificate_issue(
-        participant=due[-1].participant, cohort=due[-1].cohort, notify=False
-    )
-    Certificate.objects.filter(pk=by_service.pk).update(emailed_at=timezone.now())
+    by_service, heard = [], []
 
-    # The last is issued already: the first batch goes in bulk, the last one meets it and
-    # goes one by one through the service.
-    issued = certificate_issue_bulk(
-        enrolments=due, emailed_at=timezone.now(), processes=2, batch_size=len(due) - 3
+    def progress(phase: str, done: int, total: int) -> None:
+        heard.append((phase, done, total))
+        if phase == "eligibility":  # a worker issues the last one meanwhile
+            certificate = certificate_issue(
+                participant=due[-1].participant, cohort=due[-1].cohort, notify=False
+            )
+            Certificate.objects.filter(pk=certificate.pk).update(emailed_at=timezone.now())
+            by_service.append(certificate)
+
+    # The first batch goes in bulk; the last one meets the certificate issued meanwhile
+    # and goes one by one through the service.
+    issued = certificate_issue_due(
+        cohorts=cohorts,
+        emailed_at=timezone.now(),
+        processes=2,
+        batch_size=len(due) - 3,
+        progress=progress,
     )
 
     assert issued == len(due) - 1 and len(due) > 10
+    assert heard == [
+        ("eligibility", 1, 1),
+        ("certificates", len(due) - 3, len(due)),
+        ("certificates", len(due), len(due)),
+    ]
     certificates = {c.participant_id: c for c in Certificate.objects.all()}
-    assert len(certificates) == len(due) and certificates[due[-1].participant_id] == by_service
+    assert len(certificates) == len(due)
+    assert certificates[due[-1].participant_id] == by_service[0]
     today = timezone.localdate()
     for enrolment in due:
         certificate = certificates[enrolment.participant_id]
         assert_issued_like_the_service(certificate, hours=hours[enrolment.pk], today=today)
-    assert certificates_due(Cohort.objects.filter(code="2019-nord")) == []
+    assert certificates_due(cohorts) == []
 
 
 def test_seed_demo_issues_certificates_by_default_with_progress_and_never_twice():
