@@ -33,6 +33,7 @@ from certificates.pdf import CertificateData, register_fonts, render_certificate
 from certificates.rules import Progress
 from certificates.selectors import certificates_due, enrolments_progress
 from certificates.services import _certificate_data, certificate_issue
+from certificates.signals import certified_sync_pairs
 from cohorts.models import Cohort, Enrolment, Programme
 from cohorts.report_cache import reports_changed
 
@@ -87,6 +88,8 @@ def certificate_issue_due(
                     rendering = render([_certificate_data(c) for c in certificates])
                     batch = next(batches, None)  # read while the PDFs render
                     _store(certificates, rendering(), now)
+                    # Bulk inserts send no signal: the summaries' flag and the reports here.
+                    certified_sync_pairs((c.participant_id, c.cohort_id) for c in certificates)
                     reports_changed({c.participant.region_id for c in certificates})
                     issued += len(certificates)
             done += size

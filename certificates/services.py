@@ -25,6 +25,7 @@ from certificates.codes import new_code, serial
 from certificates.models import Certificate, CertificateBatch, CertificateFile
 from certificates.pdf import CertificateData, render_certificate_pdf
 from certificates.selectors import certificates_due, enrolments_progress
+from certificates.signals import certified_sync_pairs
 from cohorts.models import Cohort, Enrolment, Participant
 from cohorts.queue import enqueue_on_commit
 from cohorts.report_cache import reports_changed
@@ -177,7 +178,9 @@ def certificate_revoke(*, certificate: Certificate, reason: str, by=None) -> Cer
     )
     if not claimed:
         raise ValidationError({"status": _("This certificate is already revoked.")})
-    reports_changed({certificate.participant.region_id})  # an update() sends no signal
+    # An update() sends no signal: the summary's flag and the reports, here.
+    certified_sync_pairs([(certificate.participant_id, certificate.cohort_id)])
+    reports_changed({certificate.participant.region_id})
     certificate.refresh_from_db()
     return certificate
 

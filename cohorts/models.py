@@ -360,6 +360,10 @@ class ProgressSummary(models.Model):
     first_of_person = models.BooleanField(default=True)
     first_of_person_in_year = models.BooleanField(default=True)
     withdrawn = models.BooleanField(default=False)
+    # Whether the person holds an issued certificate for the cohort. Kept by the certificates
+    # app (certificates.signals, after every certificate write and every summary written),
+    # since this app knows nothing of certificates; the reports then need no join.
+    certified = models.BooleanField(default=False)
     # The sessions that count start at or after `counts_from` and before `counts_until`
     # (the local day of enrolment, and the day after withdrawal or a far-off date).
     counts_from = models.DateTimeField()

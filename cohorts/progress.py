@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
+from django.dispatch import Signal
 from django.utils import timezone
 
 from cohorts.models import Attendance, Enrolment, ProgressSummary, TrainingSession
@@ -205,7 +206,13 @@ def compute(
     return [row.summary(now) for row in rows.values()]
 
 
+# Sent after summaries are written (`enrolment_ids`, or None after a rebuild of them all),
+# in the same transaction: the rooms above fill in what they own (certificates: `certified`).
+summaries_written = Signal()
+
+
 def _save(summaries: list[ProgressSummary]) -> None:
+    # `certified` is not among the fields updated: it belongs to the certificates app.
     ProgressSummary.objects.bulk_create(
         summaries,
         batch_size=2000,
@@ -213,6 +220,7 @@ def _save(summaries: list[ProgressSummary]) -> None:
         unique_fields=["enrolment"],
         update_fields=[*_FIELDS, "updated_at"],
     )
+    summaries_written.send(sender=ProgressSummary, enrolment_ids=[s.pk for s in summaries])
 
 
 def progress_refresh(

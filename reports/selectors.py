@@ -314,7 +314,7 @@ FROM (
                 CASE WHEN e.first_of_person_in_year THEN 1 ELSE 0 END
                     AS first_of_person_in_year,
                 CASE WHEN e.withdrawn THEN 1 ELSE 0 END AS withdrawn,
-                CASE WHEN cert.id IS NULL THEN 0 ELSE 1 END AS certified,
+                CASE WHEN e.certified THEN 1 ELSE 0 END AS certified,
                 f.pct AS pct, f.min_hours AS min_hours,
                 f.excused_out_of_den AS excused_out_of_den,
                 e.n_present + e.n_late + e.n_excused + e.n_absent AS n_marked,
@@ -328,8 +328,6 @@ FROM (
                 e.centiminutes_attended AS centiminutes
             FROM cohorts_progresssummary e
             JOIN facts f ON f.cohort_id = e.cohort_id
-            LEFT JOIN certificates_certificate cert ON cert.participant_id = e.participant_id
-                AND cert.cohort_id = e.cohort_id AND cert.status = %(issued)s
             WHERE {where}
         ) summary_and_rule
     ) per_enrolment

@@ -179,3 +179,33 @@ def test_the_verify_command_finds_and_the_rebuild_command_repairs_a_drift():
     assert "n_present" in out.getvalue()
     call_command("progress_summary", "--rebuild", stdout=out, stderr=io.StringIO())
     assert progress_differences() == []
+
+
+def test_the_certified_flag_follows_issue_revoke_and_rebuild():
+    from certificates import services as certificate_services
+
+    cohort = CohortFactory(year=2019)
+    sessions = [
+        SessionFactory(
+            cohort=cohort, starts_at=datetime.datetime(2019, m, 4, 9, tzinfo=datetime.UTC)
+        )
+        for m in (2, 3)
+    ]
+    enrolment = EnrolmentFactory(cohort=cohort)
+    for session in sessions:
+        services.attendance_roster_record(
+            session=session, marks=[Mark(enrolment.participant_id, "present")]
+        )
+
+    def certified() -> bool:
+        return ProgressSummary.objects.get(pk=enrolment.pk).certified
+
+    assert not certified()
+    certificate = certificate_services.certificate_issue(
+        participant=enrolment.participant, cohort=cohort
+    )
+    assert certified()
+    progress_rebuild()  # the counts are recomputed; the flag stays
+    assert certified()
+    certificate_services.certificate_revoke(certificate=certificate, reason="erreur de saisie")
+    assert not certified()
