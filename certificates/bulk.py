@@ -63,6 +63,8 @@ def certificate_issue_due(
     """
     ids = list(cohorts.order_by("pk").values_list("pk", flat=True))
     due: list[Enrolment] = []
+    if progress:  # each phase is timed from its first report
+        progress("eligibility", 0, len(ids))
     for start in range(0, len(ids), COHORTS_PER_QUERY):
         chunk = ids[start : start + COHORTS_PER_QUERY]
         due += certificates_due(Cohort.objects.filter(pk__in=chunk))
@@ -72,8 +74,8 @@ def certificate_issue_due(
     if processes is None:
         processes = os.cpu_count() or 1
     total, done, issued = len(due), 0, 0
-    if progress and not total:
-        progress("certificates", 0, 0)
+    if progress:
+        progress("certificates", 0, total)
     batches = _eligible_batches(due, batch_size, now)
     with _renderer(processes if total > 1 else 0) as render:
         batch = next(batches, None)
