@@ -85,6 +85,12 @@ class Progress:
     not_recorded: int = 0  # held sessions with no mark for the person
     reasons: list[str] = field(default_factory=list)  # why not eligible, as codes
 
+    @property
+    def recorded_rate(self) -> Rate:
+        """The rate over the sessions recorded only, leaving out those not recorded yet:
+        what a trainee's own attendance says, whatever the register's gaps (alerts)."""
+        return Rate(self.rate.numerator, self.rate.denominator - self.not_recorded)
+
 
 def attendance_rate(counts: AttendanceCounts, rule: Rule) -> Rate:
     """Attended sessions over held sessions, as the rule counts late and excused marks; a held

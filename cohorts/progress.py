@@ -1,7 +1,8 @@
 """The progress summary (cohorts.models.ProgressSummary): one row per enrolment, kept on write.
 
 Every path that changes marks, enrolments or sessions refreshes the summaries it touches
-in the same transaction: the services call `progress_refresh` after their bulk writes, and
+in the same transaction: the services call `progress_refresh` (or, for a roster's marks,
+`progress_recount`, one UPDATE) after their bulk writes, and
 the signals in cohorts.signals do it for a plain `save()` or `delete()` (the admin, a
 shell, a fixture). `progress_rebuild` recomputes everything (after bulk loads, or to
 repair), `progress_differences` compares the rows with the marks (`manage.py
@@ -26,6 +27,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from cohorts.models import Attendance, Enrolment, ProgressSummary, TrainingSession
+from cohorts.report_cache import reports_changed
 
 # `counts_until` of an enrolment that has not been withdrawn.
 OPEN_END = datetime(9999, 1, 1, tzinfo=UTC)
@@ -64,8 +66,6 @@ def bulk_writes(progress: Callable[[str, int, int], None] | None = None) -> Iter
     """For bulk loads and deletions (the demo data): plain saves and deletes inside do not
     refresh summaries one by one; everything is rebuilt once at the end, in the same
     transaction (the caller's), and every report invalidated."""
-    from cohorts.report_cache import reports_changed
-
     _state.suspended = getattr(_state, "suspended", 0) + 1
     try:
         yield
@@ -206,8 +206,8 @@ def compute(
     return [row.summary(now) for row in rows.values()]
 
 
-# Sent after summaries are written (`enrolment_ids`, or None after a rebuild of them all),
-# in the same transaction: the rooms above fill in what they own (certificates: `certified`).
+# Sent after summaries are written (`enrolment_ids`), in the same transaction: the rooms
+# above fill in what they own (certificates: `certified`).
 summaries_written = Signal()
 
 

@@ -14,7 +14,6 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from certificates.models import AttendanceAlert, ManagerDigest
-from certificates.rules import Rate
 from certificates.selectors import enrolments_progress
 from cohorts.models import Cohort, Enrolment, ManagerProfile
 from cohorts.roles import scope_cohorts
@@ -50,7 +49,7 @@ def alerts_sweep(*, cohort_ids: list[int] | None = None, now=None) -> SweepResul
         progress = row.progress
         # On the sessions recorded only: a session the managers have not recorded yet must
         # not tell a trainee their attendance is low.
-        recorded = Rate(progress.rate.numerator, progress.rate.denominator - progress.not_recorded)
+        recorded = progress.recorded_rate
         counted = recorded.denominator >= settings.ALERT_MIN_SESSIONS
         conditions = {
             Kind.BELOW_THRESHOLD: counted and not recorded.meets(progress.threshold_percent),

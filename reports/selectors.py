@@ -60,7 +60,7 @@ from django.utils import timezone
 
 from certificates.models import Certificate
 from certificates.rules import ExcusedPolicy, Rate, Rule
-from cohorts.models import Attendance, Enrolment
+from cohorts.models import Attendance
 
 GROUP_KEYS = ("region", "year", "sex", "role", "cohort")
 
@@ -171,8 +171,6 @@ def _base_params(now: datetime) -> dict:
         "present": Attendance.Status.PRESENT,
         "late": Attendance.Status.LATE,
         "excused": Attendance.Status.EXCUSED,
-        "active": Enrolment.Status.ACTIVE,
-        "withdrawn": Enrolment.Status.WITHDRAWN,
         "issued": Certificate.Status.ISSUED,
     }
 
