@@ -1,7 +1,9 @@
 """Trainee accounts by invitation, and password resets: who gets an e-mail, and sending it.
 
 A manager's request creates the account (no usable password) and one `AccountEmail` row
-per person; the worker renders and sends it in the person's language, once. The link in
+per person, with its message in the outbox (cohorts.outbox), in the same transaction; the
+outbox composes it here (`compose_account_emails`), in the person's language, and sends it
+before other kinds (someone is waiting for it). The link in
 the e-mail carries a signed token (Django's password-reset machinery): setting the
 password changes what the token signs, so a link works once.
 """
@@ -13,7 +15,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
@@ -31,9 +32,17 @@ from cohorts.models import (
     Enrolment,
     FunderProfile,
     ManagerProfile,
+    Notification,
     Participant,
 )
-from cohorts.queue import enqueue_on_commit
+from cohorts.outbox import (
+    URGENT,
+    Drop,
+    OutgoingMessage,
+    composes,
+    deliver_on_commit,
+    outbox_put,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +133,7 @@ def invite_participants(participants: QuerySet, *, by) -> InviteResult:
     gets a fresh invitation (the earlier link may have expired).
     """
     result = InviteResult()
+    queued: list[int] = []
     allowed = roles.scope_participants(participants, by)
     result.out_of_scope = participants.count() - allowed.count()
     for participant in allowed.select_related("user").order_by("pk"):
@@ -143,8 +153,9 @@ def invite_participants(participants: QuerySet, *, by) -> InviteResult:
         if row is None:
             result.conflict += 1
             continue
-        _queue([row.pk])
+        queued.append(row.pk)
         result.invited += 1
+    account_emails_put(queued)
     return result
 
 
@@ -193,15 +204,26 @@ def invite_cohort(cohort: Cohort, *, by) -> InviteResult:
     return result
 
 
-def _queue(ids: list[int]) -> None:
-    for pk in ids:
-        # After commit: the worker must find the row (and the account) it is told about.
-        enqueue_on_commit("accounts.tasks.send_account_email", pk)
+def account_emails_put(ids: list[int]) -> int:
+    """Put the account e-mails in the outbox (a row already there stays as it is: a second
+    click within PENDING_WINDOW reuses the pending invitation and only wakes a sender)."""
+    rows = AccountEmail.objects.filter(pk__in=ids).only("pk", "kind", "user_id", "participant_id")
+    added = outbox_put(
+        Notification(
+            key=f"account:{row.pk}", kind=row.kind, ref=row.pk, user_id=row.user_id,
+            participant_id=row.participant_id, priority=URGENT,
+        )
+        for row in rows
+    )  # fmt: skip
+    if not added and ids:
+        deliver_on_commit()
+    return added
 
 
 # Password reset ---------------------------------------------------------------------------
 
 
+@transaction.atomic
 def request_password_reset(user, *, language: str) -> AccountEmail | None:
     """Queue a reset e-mail for `user` in their language (a trainee's own, else the page's).
 
@@ -221,7 +243,7 @@ def request_password_reset(user, *, language: str) -> AccountEmail | None:
     row = AccountEmail.objects.create(
         kind=AccountEmail.Kind.RESET, user=user, participant=participant, language=language
     )
-    _queue([row.pk])
+    account_emails_put([row.pk])
     return row
 
 
@@ -234,7 +256,7 @@ def _link(name: str, user, tokens) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def account_message(row: AccountEmail) -> EmailMultiAlternatives:
+def account_message(row: AccountEmail) -> OutgoingMessage:
     """The e-mail for one row, in its language; the link is made now, so its validity
     runs from the moment it is sent."""
     user, participant = row.user, row.participant
@@ -261,52 +283,52 @@ def account_message(row: AccountEmail) -> EmailMultiAlternatives:
         }
         text = render_to_string(f"{template}.txt", context)
         html = render_to_string(f"{template}.html", context)
-    message = EmailMultiAlternatives(subject, text, to=[user.email])
-    message.attach_alternative(html, "text/html")
-    return message
+    return OutgoingMessage(to=user.email, subject=subject, text=text, html=html)
 
 
-def account_email_send(row_id: int) -> bool:
-    """Send one queued account e-mail, once.
+def _account_emails_sent(rows: list[Notification], now) -> None:
+    AccountEmail.objects.filter(
+        pk__in=[r.ref for r in rows], status=AccountEmail.Status.QUEUED
+    ).update(status=AccountEmail.Status.SENT, sent_at=now)
 
-    The row is locked while the message goes out and marked sent in the same transaction:
-    a duplicate task skips it (locked or already sent), and a failed send leaves it
-    queued for the task's retry. Raises the SMTP error for the caller to retry.
-    """
-    with transaction.atomic():
-        row = (
-            AccountEmail.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("user", "participant", "requested_by")
-            .filter(pk=row_id, status=AccountEmail.Status.QUEUED)
-            .first()
-        )
-        if row is None:
-            return False
-        user = row.user
-        stale_invitation = row.kind == AccountEmail.Kind.INVITATION and user.has_usable_password()
+
+@composes(Notification.Kind.INVITATION, Notification.Kind.RESET, on_sent=_account_emails_sent)
+def compose_account_emails(rows: list[Notification]) -> dict[int, OutgoingMessage | Drop]:
+    """Each queued account e-mail, or dropped (and cancelled) if it no longer applies."""
+    emails = AccountEmail.objects.select_related("user", "participant", "requested_by").in_bulk(
+        [r.ref for r in rows]
+    )
+    composed: dict[int, OutgoingMessage | Drop] = {}
+    for row in rows:
+        email = emails.get(row.ref or 0)
+        if email is None or email.status != AccountEmail.Status.QUEUED:
+            composed[row.pk] = Drop("the request is gone or was cancelled")
+            continue
+        user = email.user
+        stale_invitation = email.kind == AccountEmail.Kind.INVITATION and user.has_usable_password()
         if stale_invitation or not user.is_active or not user.email:
             # Accepted an earlier invitation meanwhile, or switched off: nothing to send.
-            AccountEmail.objects.filter(pk=row.pk).update(status=AccountEmail.Status.CANCELLED)
-            return False
-        account_message(row).send()
-        AccountEmail.objects.filter(pk=row.pk).update(
-            status=AccountEmail.Status.SENT, sent_at=timezone.now()
-        )
-    return True
+            AccountEmail.objects.filter(pk=email.pk).update(status=AccountEmail.Status.CANCELLED)
+            composed[row.pk] = Drop("accepted meanwhile, or the account is closed")
+            continue
+        composed[row.pk] = account_message(email)
+    return composed
 
 
 def account_emails_waiting(*, now=None) -> list[int]:
-    """Account e-mails still queued after PENDING_WINDOW: their task message was lost (Redis
-    restarted, a worker died before it ran). Queuing them again is safe: the send locks
-    the row and skips it once sent."""
+    """Account e-mails still queued after PENDING_WINDOW with no message in the outbox (put
+    before the outbox existed): putting them there again is safe (once per key)."""
     now = now or timezone.now()
-    return list(
-        AccountEmail.objects.filter(
-            status=AccountEmail.Status.QUEUED, created_at__lte=now - PENDING_WINDOW
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    queued = AccountEmail.objects.filter(
+        status=AccountEmail.Status.QUEUED, created_at__lte=now - PENDING_WINDOW
+    ).order_by("pk")
+    in_outbox = set(
+        Notification.objects.filter(
+            kind__in=[Notification.Kind.INVITATION, Notification.Kind.RESET],
+            ref__in=queued.values("pk"),
+        ).values_list("ref", flat=True)
     )
+    return [pk for pk in queued.values_list("pk", flat=True) if pk not in in_outbox]
 
 
 def summary(result: InviteResult) -> str:

@@ -1,24 +1,20 @@
-"""Account e-mail tasks: send one invitation or reset e-mail, and the sweep for lost ones."""
+"""Account e-mail tasks. The e-mails themselves go through the outbox (messaging.outbox);
+these put back in it the ones requested before it existed, and accept old queued names."""
 
 from celery import shared_task
 
-from accounts.invitations import account_email_send, account_emails_waiting
-from cohorts.queue import TRANSIENT
+from accounts.invitations import account_emails_put, account_emails_waiting
 
 
-@shared_task(bind=True, max_retries=8)
-def send_account_email(self, account_email_id: int) -> bool:
-    """Send one account invitation or password-reset e-mail, once (see accounts.invitations)."""
-    try:
-        return account_email_send(account_email_id)
-    except TRANSIENT as exc:
-        raise self.retry(exc=exc, countdown=min(60 * 2**self.request.retries, 3600)) from exc
+@shared_task
+def send_account_email(account_email_id: int) -> bool:
+    """An account e-mail queued by a release before the outbox: put it there (once)."""
+    return account_emails_put([account_email_id]) > 0
 
 
 @shared_task
 def sweep_account_emails() -> dict:
-    """Reconcile: queue again the invitations and reset e-mails whose message was lost."""
+    """Reconcile: put in the outbox the invitations and resets that are not there."""
     waiting = account_emails_waiting()
-    for pk in waiting:
-        send_account_email.delay(pk)
+    account_emails_put(waiting)
     return {"queued": len(waiting)}

@@ -187,6 +187,10 @@ class CertificateBatch(models.Model):
     done = models.PositiveIntegerField(_("issued"), default=0)
     created_at = models.DateTimeField(_("created at"))
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # The run's sign of life (each certificate issued), or when it was last queued: a
+    # batch unfinished and silent for a while lost its run (a killed worker, Redis'
+    # data), and the sweep queues it again.
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("certificate batch")

@@ -26,7 +26,8 @@ from certificates.models import Certificate, CertificateBatch, CertificateFile
 from certificates.pdf import CertificateData, render_certificate_pdf
 from certificates.selectors import certificates_due, enrolments_progress
 from certificates.signals import certified_sync_pairs
-from cohorts.models import Cohort, Enrolment, Participant
+from cohorts.models import Cohort, Enrolment, Notification, Participant
+from cohorts.outbox import outbox_put
 from cohorts.queue import enqueue_on_commit
 from cohorts.report_cache import reports_changed
 
@@ -139,12 +140,22 @@ def certificate_issue(
     _store_pdf(certificate, now)
     certificate.save(update_fields=["serial", "pdf", "sha256"])  # signals invalidate reports
     if notify:
-        _after_commit_email(certificate.pk)
+        certificate_emails_put([certificate])
     return certificate
 
 
-def _after_commit_email(certificate_id: int) -> None:
-    enqueue_on_commit("messaging.tasks.email_certificate", certificate_id)
+def certificate_emails_put(certificates: list[Certificate]) -> int:
+    """Put each certificate's e-mail in the outbox, in the caller's transaction (so it
+    exists exactly when the certificate does); once per certificate, to those with an
+    address. Messaging composes and sends it."""
+    return outbox_put(
+        Notification(
+            key=f"certificate:{c.pk}", kind=Notification.Kind.CERTIFICATE, ref=c.pk,
+            participant_id=c.participant_id,
+        )
+        for c in certificates
+        if c.participant.email
+    )  # fmt: skip
 
 
 @transaction.atomic
@@ -193,7 +204,7 @@ def certificate_batch_start(*, cohort: Cohort, by=None) -> CertificateBatch:
         raise ValidationError({"cohort": _("The cohort's last session has not ended yet.")})
     due = certificates_due(Cohort.objects.filter(pk=cohort.pk), now=now)
     batch = CertificateBatch.objects.create(
-        cohort=cohort, requested_by=by, total=len(due), created_at=now
+        cohort=cohort, requested_by=by, total=len(due), created_at=now, heartbeat_at=now
     )
     enqueue_on_commit("certificates.tasks.issue_cohort_certificates", batch.pk)
     return batch
@@ -201,12 +212,16 @@ def certificate_batch_start(*, cohort: Cohort, by=None) -> CertificateBatch:
 
 def certificate_batch_run(*, batch: CertificateBatch) -> CertificateBatch:
     """Issue what is still due for the batch's cohort; safe to run again after a crash."""
-    CertificateBatch.objects.filter(pk=batch.pk).update(status=CertificateBatch.Status.RUNNING)
+    CertificateBatch.objects.filter(pk=batch.pk).update(
+        status=CertificateBatch.Status.RUNNING, heartbeat_at=timezone.now()
+    )
     due = certificates_due(Cohort.objects.filter(pk=batch.cohort_id))
     for index, enrolment in enumerate(due, start=1):
         certificate_issue(participant=enrolment.participant, cohort=enrolment.cohort)
         still_due = len(due) - index
-        CertificateBatch.objects.filter(pk=batch.pk).update(done=max(batch.total - still_due, 0))
+        CertificateBatch.objects.filter(pk=batch.pk).update(
+            done=max(batch.total - still_due, 0), heartbeat_at=timezone.now()
+        )
     CertificateBatch.objects.filter(pk=batch.pk).update(
         status=CertificateBatch.Status.DONE, done=batch.total, finished_at=timezone.now()
     )

@@ -5,17 +5,19 @@ Each takes ids, loads the rows and calls one service; each is safe to run twice 
 """
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from django.core.exceptions import ValidationError
 from django.db import OperationalError
+from django.db.models import Q
+from django.utils import timezone
 
 from certificates.cleanup import orphan_files_delete
-from certificates.models import Certificate, CertificateBatch
+from certificates.models import CertificateBatch
 from certificates.selectors import certificates_due
 from certificates.services import certificate_batch_run, certificate_issue
 from cohorts.models import Cohort, Participant
-from cohorts.queue import enqueue_now
 
 logger = logging.getLogger(__name__)
 
@@ -41,27 +43,37 @@ def issue_cohort_certificates(batch_id: int) -> int:
     return certificate_batch_run(batch=batch).done
 
 
+# A batch run gives a sign of life with every certificate (a PDF takes well under a
+# second); silent this long, it has lost its run.
+BATCH_SILENCE = timedelta(minutes=2)
+
+
+@shared_task
+def sweep_certificate_batches() -> int:
+    """Every minute: queue again the unfinished batches whose run went silent (a killed
+    worker, a message lost with Redis' data). A second run only issues what is still due,
+    and the certificate's unique row decides between two at once."""
+    now = timezone.now()
+    silent = CertificateBatch.objects.exclude(status=CertificateBatch.Status.DONE).filter(
+        Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - BATCH_SILENCE)
+    )
+    requeued = 0
+    for batch_id in silent.values_list("pk", flat=True):
+        # Marked as queued now, so that the next sweeps leave it to this run for a while.
+        if CertificateBatch.objects.filter(pk=batch_id).update(heartbeat_at=now):
+            issue_cohort_certificates.delay(batch_id)
+            requeued += 1
+    return requeued
+
+
 @shared_task
 def sweep_certificates() -> dict:
-    """Reconcile: issue every certificate that is due and missing; e-mail those not sent.
-
-    A lost queue message (a Redis restart, a killed worker) only delays a certificate.
-    """
-    # A batch whose message was lost would stay "running" for ever: queue it again (it
-    # only issues what is still due, so a second run is harmless).
-    unfinished = CertificateBatch.objects.exclude(status=CertificateBatch.Status.DONE)
-    for batch_id in unfinished.values_list("pk", flat=True):
-        issue_cohort_certificates.delay(batch_id)
+    """Hourly: issue every certificate that is due and missing (a lost issuance, a cohort
+    nobody ran a batch for). Their e-mails go through the outbox."""
     due = certificates_due(Cohort.objects.all())
     for enrolment in due:
         issue_certificate.delay(enrolment.participant_id, enrolment.cohort_id)
-    unsent = Certificate.objects.filter(
-        emailed_at__isnull=True, status=Certificate.Status.ISSUED, participant__email__isnull=False
-    ).values_list("pk", flat=True)
-    for certificate_id in unsent:
-        # Sending belongs to messaging, above this app: queued by the task's name.
-        enqueue_now("messaging.tasks.email_certificate", certificate_id)
-    return {"issued": len(due), "emails": len(unsent)}
+    return {"issued": len(due), "batches": sweep_certificate_batches()}
 
 
 @shared_task

@@ -6,6 +6,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -435,41 +436,100 @@ class EnrolmentHistory(HistoryEntry):
 
 
 class Notification(models.Model):
-    """The sent-log: one row per message that must go out at most once.
+    """The outbox: one row per outgoing message, whatever its kind, sent at most once per
+    crash (see messaging.outbox).
 
-    The `key` names the message (kind, session, person, and the session's start for
-    reminders, so a moved session gets fresh reminders). A sender claims the key by
-    inserting the row before sending; the unique constraint makes a second claim fail, so
-    a retry, a duplicate task or a second worker never sends twice.
+    The `key` names the message (its kind, its subject and its recipient; a reminder also
+    carries the session's start, so a moved session gets fresh reminders): whoever puts a
+    message in the outbox twice, it is there once. A sender claims a few due rows with a
+    lease, sends each and marks it sent as soon as the mail server has accepted it, so a
+    sender that dies repeats at most the message that was on the wire; a lease that
+    expires hands the rest back to the next sender. What the message says is composed when
+    it is sent (`ref` points at the alert, certificate, account e-mail or digest it is
+    about), in the recipient's language.
     """
 
     class Kind(models.TextChoices):
         REMINDER = "reminder", _("Session reminder")
         CHANGED = "changed", _("Session changed")
         CANCELLED = "cancelled", _("Session cancelled")
+        ALERT = "alert", _("Attendance alert to the trainee")
+        ALERT_MANAGER = "alert_manager", _("Attendance alert to a manager")
+        DIGEST = "digest", _("Weekly digest")
+        CERTIFICATE = "certificate", _("Certificate")
+        INVITATION = "invitation", _("Account invitation")
+        RESET = "reset", _("Password reset")
 
     class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
         SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        # No longer to be sent: the session moved again, the person withdrew, the
+        # certificate was revoked, the invitation was accepted meanwhile.
+        DROPPED = "dropped", _("Not needed any more")
 
     key = models.CharField(_("key"), max_length=200, unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     participant = models.ForeignKey(
-        Participant, on_delete=models.CASCADE, related_name="notifications"
+        Participant,
+        verbose_name=_("participant"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    # The recipient's account when it is one (a manager, an account e-mail's user).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user account"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
     )
     session = models.ForeignKey(
-        TrainingSession, on_delete=models.CASCADE, related_name="notifications"
+        TrainingSession,
+        verbose_name=_("session"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
     )
+    # The row the message is about, for the kinds that have one (alert, certificate,
+    # account e-mail, digest), by id: those tables sit in other apps.
+    ref = models.PositiveBigIntegerField(_("about"), null=True, blank=True)
     channel = models.CharField(_("channel"), max_length=20, default="email")
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
-    claim = models.CharField(_("claim"), max_length=32)  # which send attempt inserted it
-    claimed_at = models.DateTimeField(_("claimed at"))
+    # Lower goes first: someone waiting for a password reset before a batch of reminders.
+    priority = models.PositiveSmallIntegerField(_("priority"), default=5)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # Not before this moment (a retry's backoff); none: at once.
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    claim = models.CharField(_("claim"), max_length=32, blank=True)  # the sender holding it
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    address = models.CharField(_("address"), max_length=254, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("notification")
-        verbose_name_plural = _("notifications")
-        indexes = [models.Index(fields=["session", "kind", "participant"])]
+        verbose_name = _("message")
+        verbose_name_plural = _("outbox")
+        indexes = [
+            models.Index(fields=["session", "kind", "participant"]),
+            # The senders' and the sweep's question, "what is due?", reads only the rows
+            # still to send: a small index however long the log grows.
+            models.Index(
+                fields=["priority", "id"],
+                name="outbox_unsent",
+                condition=Q(status__in=["pending", "sending"]),
+            ),
+            models.Index(fields=["ref", "kind"], name="outbox_ref"),
+        ]
 
     def __str__(self) -> str:
         return self.key

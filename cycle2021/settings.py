@@ -168,6 +168,14 @@ EMAIL_BACKEND = env.string(
     else "django.core.mail.backends.smtp.EmailBackend",
     doc="Django e-mail backend. Default: console under DEBUG, SMTP otherwise.",
 )
+# A mail server that stops answering must not hold a sender past its lease (the outbox).
+EMAIL_TIMEOUT = env.integer("EMAIL_TIMEOUT", 30, doc="Seconds an SMTP exchange may take.")
+# The outbox (messaging.outbox): a sender holds the messages it claimed this long after its
+# last sign of life; a sender that died hands them back when it runs out. Longer than one
+# message can take (EMAIL_TIMEOUT), short enough that recovery takes minutes.
+OUTBOX_LEASE_SECONDS = env.integer(
+    "OUTBOX_LEASE_SECONDS", 120, doc="Seconds a sender's claim on outgoing messages lasts."
+)
 
 # Celery: with REDIS_URL the tasks go to Redis and the workers; without, they run inline.
 REDIS_URL = env.string(

@@ -1,24 +1,26 @@
 """Low-attendance alerts and the managers' weekly digest.
 
 Both are derived from the database by a periodic sweep (and, for alerts, right after
-attendance is recorded), and both are sent once: an alert is raised once per crossing of
-the threshold, a digest once per manager and week.
+attendance is recorded), and both are put in the outbox once, in the transaction that
+records them: an alert is raised once per crossing of the threshold (one message to the
+trainee, one to each manager of the cohort), a digest once per manager and week. The
+outbox sends them (messaging.outbox); what they say is composed then.
 """
 
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from certificates.models import AttendanceAlert, ManagerDigest
 from certificates.selectors import enrolments_progress
-from cohorts.models import Cohort, Enrolment, ManagerProfile
+from cohorts.models import Cohort, Enrolment, ManagerProfile, Notification
+from cohorts.outbox import Drop, OutgoingMessage, composes, outbox_put
 from cohorts.roles import scope_cohorts
 from cohorts.selectors import sessions_to_record
-from messaging.channels import EmailChannel, OutgoingMessage
 
 Kind = AttendanceAlert.Kind
 
@@ -71,6 +73,7 @@ def alerts_sweep(*, cohort_ids: list[int] | None = None, now=None) -> SweepResul
                 to_clear.append(alert.pk)
     AttendanceAlert.objects.filter(pk__in=to_clear).update(cleared_at=now)
     created = AttendanceAlert.objects.bulk_create(raised)
+    alerts_put(created, now=now)
     return SweepResult(raised=[a.pk for a in created], cleared=len(to_clear))
 
 
@@ -83,27 +86,79 @@ def managers_of(cohort: Cohort) -> list:
     return list({p.user_id: p.user for p in profiles.select_related("user")}.values())
 
 
-def _alert_messages(alert: AttendanceAlert) -> list[OutgoingMessage]:
-    enrolment = alert.enrolment
-    participant, cohort = enrolment.participant, enrolment.cohort
-    rate = f"{alert.rate_numerator}/{alert.rate_denominator}"
+def alerts_put(alerts: list[AttendanceAlert], *, now=None) -> int:
+    """Put each alert's messages in the outbox (the trainee's, each manager's) and mark
+    it notified, in the caller's transaction; again for an alert, nothing more."""
+    now = now or timezone.now()
     messages = []
-    if participant.email:
-        with translation.override(participant.preferred_language or settings.LANGUAGE_CODE):
-            if alert.kind == Kind.BELOW_THRESHOLD:
-                subject = _("Your attendance in %(cohort)s") % {"cohort": cohort.name}
-                text = _(
-                    "Hello %(name)s,\n\nYour attendance in %(cohort)s is now %(rate)s, below "
-                    "what the certificate requires. The next sessions can still change that.\n"
-                ) % {"name": participant.full_name, "cohort": cohort.name, "rate": rate}
-            else:
-                subject = _("Your certificate for %(cohort)s") % {"cohort": cohort.name}
-                text = _(
-                    "Hello %(name)s,\n\nWith the sessions left, the attendance the certificate "
-                    "of %(cohort)s requires can no longer be reached. Your programme manager "
-                    "can tell you more.\n"
-                ) % {"name": participant.full_name, "cohort": cohort.name}
-        messages.append(OutgoingMessage(to=participant.email, subject=subject, text=text))
+    for alert in alerts:
+        enrolment = alert.enrolment
+        if enrolment.participant.email:
+            messages.append(
+                Notification(
+                    key=f"alert:{alert.pk}:trainee", kind=Notification.Kind.ALERT, ref=alert.pk,
+                    participant_id=enrolment.participant_id,
+                )
+            )  # fmt: skip
+        messages += [
+            Notification(
+                key=f"alert:{alert.pk}:manager:{user.pk}", kind=Notification.Kind.ALERT_MANAGER,
+                ref=alert.pk, user=user, participant_id=enrolment.participant_id,
+            )
+            for user in managers_of(enrolment.cohort)
+        ]  # fmt: skip
+    AttendanceAlert.objects.filter(pk__in=[a.pk for a in alerts], notified_at__isnull=True).update(
+        notified_at=now
+    )
+    return outbox_put(messages)
+
+
+@composes(Notification.Kind.ALERT, Notification.Kind.ALERT_MANAGER)
+def compose_alerts(rows: list[Notification]) -> dict[int, OutgoingMessage | Drop]:
+    alerts = AttendanceAlert.objects.select_related(
+        "enrolment__participant", "enrolment__cohort"
+    ).in_bulk([r.ref for r in rows])
+    composed: dict[int, OutgoingMessage | Drop] = {}
+    for row in rows:
+        alert = alerts.get(row.ref or 0)
+        if alert is None:
+            composed[row.pk] = Drop("the alert is gone")
+        elif alert.cleared_at is not None:
+            composed[row.pk] = Drop("attendance is back above the line")
+        elif row.kind == Notification.Kind.ALERT:
+            composed[row.pk] = _trainee_alert(alert)
+        elif row.user is None or not row.user.is_active or not row.user.email:
+            composed[row.pk] = Drop("the manager's account is closed or has no address")
+        else:
+            composed[row.pk] = _manager_alert(alert, row.user.email)
+    return composed
+
+
+def _trainee_alert(alert: AttendanceAlert) -> OutgoingMessage | Drop:
+    participant, cohort = alert.enrolment.participant, alert.enrolment.cohort
+    if not participant.email:
+        return Drop("no e-mail address")
+    rate = f"{alert.rate_numerator}/{alert.rate_denominator}"
+    with translation.override(participant.preferred_language or settings.LANGUAGE_CODE):
+        if alert.kind == Kind.BELOW_THRESHOLD:
+            subject = _("Your attendance in %(cohort)s") % {"cohort": cohort.name}
+            text = _(
+                "Hello %(name)s,\n\nYour attendance in %(cohort)s is now %(rate)s, below "
+                "what the certificate requires. The next sessions can still change that.\n"
+            ) % {"name": participant.full_name, "cohort": cohort.name, "rate": rate}
+        else:
+            subject = _("Your certificate for %(cohort)s") % {"cohort": cohort.name}
+            text = _(
+                "Hello %(name)s,\n\nWith the sessions left, the attendance the certificate "
+                "of %(cohort)s requires can no longer be reached. Your programme manager "
+                "can tell you more.\n"
+            ) % {"name": participant.full_name, "cohort": cohort.name}
+    return OutgoingMessage(to=participant.email, subject=subject, text=text)
+
+
+def _manager_alert(alert: AttendanceAlert, address: str) -> OutgoingMessage:
+    participant, cohort = alert.enrolment.participant, alert.enrolment.cohort
+    rate = f"{alert.rate_numerator}/{alert.rate_denominator}"
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("Attendance alert: %(name)s (%(cohort)s)") % {
             "name": participant.full_name, "cohort": cohort.name,
@@ -112,79 +167,90 @@ def _alert_messages(alert: AttendanceAlert) -> list[OutgoingMessage]:
             "name": participant.full_name, "region": participant.region_id,
             "cohort": cohort.name, "kind": alert.get_kind_display(), "rate": rate,
         }  # fmt: skip
-    messages += [
-        OutgoingMessage(to=u.email, subject=subject, text=text) for u in managers_of(cohort)
-    ]
-    return messages
+    return OutgoingMessage(to=address, subject=subject, text=text)
 
 
-def alert_notify(alert_id: int, channel=None) -> bool:
-    """Tell the trainee and the cohort's managers, once: claim, send, release on failure."""
-    now = timezone.now()
-    claimed = AttendanceAlert.objects.filter(pk=alert_id, notified_at__isnull=True).update(
-        notified_at=now
+def alert_notify(alert_id: int) -> bool:
+    """Put an alert's messages in the outbox if they are not there yet (an alert raised
+    before the outbox existed); True if any was added."""
+    alert = (
+        AttendanceAlert.objects.select_related("enrolment__participant", "enrolment__cohort")
+        .filter(pk=alert_id, cleared_at__isnull=True)
+        .first()
     )
-    if not claimed:
-        return False
-    alert = AttendanceAlert.objects.select_related(
-        "enrolment__participant", "enrolment__cohort"
-    ).get(pk=alert_id)
-    try:
-        (channel or EmailChannel()).send_batch(_alert_messages(alert))
-    except Exception:
-        AttendanceAlert.objects.filter(pk=alert_id, notified_at=now).update(notified_at=None)
-        raise
-    return True
+    return alert is not None and alerts_put([alert]) > 0
 
 
-def digests_send(now=None, channel=None) -> int:
-    """Each manager's weekly digest of ended sessions still without attendance, once."""
+def digests_send(now=None) -> int:
+    """Put each manager's weekly digest in the outbox, once per week; return how many.
+
+    A manager gets one when ended sessions in their scope still lack attendance; the list
+    is composed when the digest is sent, so it is the one of that moment.
+    """
     now = now or timezone.now()
     year, week, _day = timezone.localtime(now).isocalendar()
     label = f"{year}-W{week:02d}"
-    sent = 0
+    put = 0
     profiles = ManagerProfile.objects.filter(user__is_active=True).exclude(user__email="")
     for profile in profiles.select_related("user"):
         user = profile.user
-        sessions = list(
-            sessions_to_record(scope_cohorts(Cohort.objects.all(), user), now=now).order_by(
-                "starts_at"
-            )
-        )
-        if not sessions:
+        count = _sessions_to_record(user, now).count()
+        if not count:
             continue
-        try:
-            with transaction.atomic():
-                digest = ManagerDigest.objects.create(
-                    user=user, week=label, sessions=len(sessions), sent_at=now
-                )
-        except IntegrityError:
-            continue  # already sent this week
-        with translation.override(settings.LANGUAGE_CODE):
-            subject = _("Attendance to record: %(n)s session(s)") % {"n": len(sessions)}
-            lines = [
-                f"- {timezone.localtime(s.starts_at):%Y-%m-%d %H:%M} {s.title} ({s.cohort.name}): "
-                + _("%(missing)s of %(expected)s not recorded")
-                % {
-                    "missing": s.n_expected - s.n_marked,  # type: ignore[attr-defined]
-                    "expected": s.n_expected,  # type: ignore[attr-defined]
-                }
-                for s in sessions
-            ]
-            text = (
-                _(
-                    "Sessions that have ended with attendance not recorded for everyone. "
-                    "Until they are, the people concerned cannot obtain their certificate:"
-                )
-                + "\n"
-                + "\n".join(lines)
+        with transaction.atomic():
+            digest, created = ManagerDigest.objects.get_or_create(
+                user=user, week=label, defaults={"sessions": count, "sent_at": now}
             )
-        try:
-            (channel or EmailChannel()).send_batch(
-                [OutgoingMessage(to=user.email, subject=subject, text=text)]
+            put += outbox_put(
+                [
+                    Notification(
+                        key=f"digest:{user.pk}:{label}", kind=Notification.Kind.DIGEST,
+                        ref=digest.pk, user=user,
+                    )
+                ]
+            )  # fmt: skip
+    return put
+
+
+def _sessions_to_record(user, now):
+    return sessions_to_record(scope_cohorts(Cohort.objects.all(), user), now=now)
+
+
+@composes(Notification.Kind.DIGEST)
+def compose_digests(rows: list[Notification]) -> dict[int, OutgoingMessage | Drop]:
+    composed: dict[int, OutgoingMessage | Drop] = {}
+    now = timezone.now()
+    for row in rows:
+        user = row.user
+        if user is None or not user.is_active or not user.email:
+            composed[row.pk] = Drop("the manager's account is closed or has no address")
+            continue
+        sessions = list(_sessions_to_record(user, now).order_by("starts_at"))
+        if not sessions:
+            composed[row.pk] = Drop("every session has been recorded since")
+            continue
+        composed[row.pk] = _digest(user.email, sessions)
+    return composed
+
+
+def _digest(address: str, sessions: list) -> OutgoingMessage:
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("Attendance to record: %(n)s session(s)") % {"n": len(sessions)}
+        lines = [
+            f"- {timezone.localtime(s.starts_at):%Y-%m-%d %H:%M} {s.title} ({s.cohort.name}): "
+            + _("%(missing)s of %(expected)s not recorded")
+            % {
+                "missing": s.n_expected - s.n_marked,  # type: ignore[attr-defined]
+                "expected": s.n_expected,  # type: ignore[attr-defined]
+            }
+            for s in sessions
+        ]
+        text = (
+            _(
+                "Sessions that have ended with attendance not recorded for everyone. "
+                "Until they are, the people concerned cannot obtain their certificate:"
             )
-        except Exception:
-            digest.delete()  # release: the next run tries again
-            raise
-        sent += 1
-    return sent
+            + "\n"
+            + "\n".join(lines)
+        )
+    return OutgoingMessage(to=address, subject=subject, text=text)

@@ -1,17 +1,16 @@
-"""The e-mail that brings a trainee their certificate, in their language."""
-
-from typing import cast
+"""The e-mail that brings a trainee their certificate, in their language, with its PDF."""
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from certificates.codes import display
 from certificates.models import Certificate
+from cohorts.models import Notification
+from cohorts.outbox import Drop, OutgoingMessage, composes
 
 
-def certificate_message(certificate: Certificate) -> EmailMultiAlternatives:
+def certificate_message(certificate: Certificate) -> OutgoingMessage:
     participant = certificate.participant
     with translation.override(participant.preferred_language or settings.LANGUAGE_CODE):
         verify = f"{settings.SITE_URL}/verify/{certificate.verification_code}"
@@ -30,8 +29,36 @@ def certificate_message(certificate: Certificate) -> EmailMultiAlternatives:
             "code": display(certificate.verification_code),
             "url": verify,
         }
-    # Only certificates of participants with an address are sent (messaging.tasks filters).
-    message = EmailMultiAlternatives(subject, body, to=[cast(str, participant.email)])
     with certificate.pdf.open("rb") as handle:
-        message.attach(f"{certificate.serial}.pdf", handle.read(), "application/pdf")
-    return message
+        pdf = handle.read()
+    return OutgoingMessage(
+        to=participant.email or "",
+        subject=subject,
+        text=body,
+        attachments=[(f"{certificate.serial}.pdf", pdf, "application/pdf")],
+    )
+
+
+def _emailed(rows: list[Notification], now) -> None:
+    Certificate.objects.filter(pk__in=[r.ref for r in rows], emailed_at__isnull=True).update(
+        emailed_at=now
+    )
+
+
+@composes(Notification.Kind.CERTIFICATE, on_sent=_emailed)
+def compose_certificates(rows: list[Notification]) -> dict[int, OutgoingMessage | Drop]:
+    certificates = Certificate.objects.select_related("participant", "cohort").in_bulk(
+        [r.ref for r in rows]
+    )
+    composed: dict[int, OutgoingMessage | Drop] = {}
+    for row in rows:
+        certificate = certificates.get(row.ref or 0)
+        if certificate is None:
+            composed[row.pk] = Drop("the certificate is gone")
+        elif certificate.status != Certificate.Status.ISSUED:
+            composed[row.pk] = Drop("the certificate was revoked")
+        elif not certificate.participant.email:
+            composed[row.pk] = Drop("no e-mail address")
+        else:
+            composed[row.pk] = certificate_message(certificate)
+    return composed

@@ -1,13 +1,13 @@
-"""Session notices: which are due (derived from the database), and sending them once.
+"""Session notices: which are due (derived from the database), put in the outbox once.
 
 Due notices are re-derived on every sweep, so a lost task or a Redis restart only delays
-them. Sending claims each notice in the sent-log first (`Notification.key` is unique):
-whatever runs twice, a notice goes out at most once. A sender killed mid-batch leaves its
-claims behind; the sweep releases them after CLAIM_TIMEOUT, so those notices go out late
-rather than never (any of them the SMTP server had already accepted goes out twice).
+them. Each goes into the outbox under its key (`notice_key`), which is unique: whatever
+runs twice, a notice is there once, and the outbox sends it at most once per crash
+(messaging.outbox). What it says is composed when it is sent, from the session as it is
+then; a reminder whose session has moved or been cancelled since is dropped (the change
+or cancellation notice says what is new).
 """
 
-import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, timedelta
@@ -17,7 +17,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from cohorts.models import Enrolment, Notification, TrainingSession
-from messaging.channels import Channel, EmailChannel
+from cohorts.outbox import Drop, composes, outbox_put
+from messaging.channels import OutgoingMessage
 from messaging.compose import session_notice
 
 Kind = Notification.Kind
@@ -52,23 +53,9 @@ class DueNotices:
     skipped: Counter  # why people were left out: "withdrawn", "no_email"
 
 
-# A claim still "sending" after this long was left by a sender that died mid-batch (a
-# killed worker): no send runs longer (worker/celery.py's task_time_limit is 10 minutes).
-# Seconds; the setting NOTICE_CLAIM_TIMEOUT overrides it.
-CLAIM_TIMEOUT = 15 * 60
-
-
 def notices_due(now=None, session_ids=None) -> DueNotices:
-    """Every notice that should have gone out by `now` and has not, in four queries.
-
-    Claims of senders that died before recording them are released first, so their
-    notices are due again instead of stuck in "sending".
-    """
-    # Claims age by the clock; `now` only places the reminder windows.
-    timeout = timedelta(seconds=getattr(settings, "NOTICE_CLAIM_TIMEOUT", CLAIM_TIMEOUT))
-    Notification.objects.filter(
-        status=Notification.Status.SENDING, claimed_at__lt=timezone.now() - timeout
-    ).delete()
+    """Every notice that should have gone out by `now` and is not in the outbox, in four
+    queries."""
     now = now or timezone.now()
     offsets = settings.REMINDER_OFFSETS_HOURS
     horizon = now + timedelta(hours=max(offsets, default=0))
@@ -85,11 +72,14 @@ def notices_due(now=None, session_ids=None) -> DueNotices:
     for session in sessions:
         by_cohort.setdefault(session.cohort_id, []).append(session)
     enrolments = Enrolment.objects.filter(cohort_id__in=by_cohort).select_related("participant")
-    sent = set(Notification.objects.filter(session__in=sessions).values_list("key", flat=True))
-    # For each (session, person): the start times they were reminded of (from the keys).
+    logged = list(Notification.objects.filter(session__in=sessions).values_list("key", "status"))
+    sent = {key for key, _status in logged}
+    # For each (session, person): the start times they were reminded of (from the keys of
+    # the reminders that went out, or may have: one on the wire when its sender died).
     reminded: dict[tuple[int, int], set[str]] = {}
-    for key in sent:
-        if key.startswith(f"{Kind.REMINDER}:"):
+    told = {Notification.Status.SENT, Notification.Status.SENDING}
+    for key, status in logged:
+        if key.startswith(f"{Kind.REMINDER}:") and status in told:
             _kind, session_ref, participant_ref, _hours, stamp = key.split(":")
             pair = (int(session_ref[1:]), int(participant_ref[1:]))
             reminded.setdefault(pair, set()).add(stamp)
@@ -129,45 +119,40 @@ def _due_for(session, participant_id, now, offsets, reminded):
                   notice_key(Kind.CHANGED, session, participant_id))  # fmt: skip
 
 
-@dataclass(frozen=True)
-class SendResult:
-    sent: int
-    already: int  # claimed by someone else: sent before, or being sent now
-    failed: int
-
-
-def notices_send(notices: list[Due], channel: Channel | None = None) -> SendResult:
-    """Claim, send over one connection, record. A constant number of queries per batch.
-
-    If the channel is unreachable, the claims are released and the error propagates, so
-    the task can retry the batch later; nothing was sent, nothing is lost.
-    """
-    channel = channel or EmailChannel()
-    now = timezone.now()
-    claim = uuid.uuid4().hex
-    Notification.objects.bulk_create(
-        [
-            Notification(key=n.key, kind=n.kind, participant_id=n.participant_id,
-                         session_id=n.session_id, channel=channel.name,
-                         status=Notification.Status.SENDING, claim=claim, claimed_at=now)
-            for n in notices
-        ],
-        ignore_conflicts=True,
-    )  # fmt: skip
-    mine = list(
-        Notification.objects.filter(claim=claim).select_related("participant", "session__cohort")
-    )
-    try:
-        results = channel.send_batch(
-            [session_notice(n.kind, n.participant, n.session) for n in mine]
+def notices_put(notices: list[Due]) -> int:
+    """Put the notices in the outbox (those already there stay as they are); a sender
+    runs after the commit. Return how many were new."""
+    return outbox_put(
+        Notification(
+            key=n.key, kind=n.kind, participant_id=n.participant_id, session_id=n.session_id
         )
-    except Exception:
-        Notification.objects.filter(claim=claim, status=Notification.Status.SENDING).delete()
-        raise
-    ok = [n.pk for n, sent in zip(mine, results, strict=True) if sent]
-    Notification.objects.filter(pk__in=ok).update(
-        status=Notification.Status.SENT, sent_at=timezone.now()
+        for n in notices
     )
-    # Failed ones are released: the next sweep tries them again.
-    Notification.objects.filter(claim=claim, status=Notification.Status.SENDING).delete()
-    return SendResult(sent=len(ok), already=len(notices) - len(mine), failed=len(mine) - len(ok))
+
+
+@composes(Kind.REMINDER, Kind.CHANGED, Kind.CANCELLED)
+def compose_notices(rows: list[Notification]) -> dict[int, OutgoingMessage | Drop]:
+    """Each notice from its session as it is now, or dropped if it no longer applies."""
+    active = set(
+        Enrolment.objects.filter(
+            participant_id__in={r.participant_id for r in rows},
+            cohort_id__in={r.session.cohort_id for r in rows if r.session},
+            status=Enrolment.Status.ACTIVE,
+        ).values_list("participant_id", "cohort_id")
+    )
+    composed: dict[int, OutgoingMessage | Drop] = {}
+    for row in rows:
+        session, participant = row.session, row.participant
+        if session is None or participant is None:
+            composed[row.pk] = Drop("the session or the person is gone")
+        elif (participant.pk, session.cohort_id) not in active:
+            composed[row.pk] = Drop("withdrawn from the cohort")
+        elif not participant.email:
+            composed[row.pk] = Drop("no e-mail address")
+        elif row.kind != Kind.CANCELLED and session.cancelled_at is not None:
+            composed[row.pk] = Drop("the session was cancelled since")
+        elif row.kind != Kind.CANCELLED and not row.key.endswith(_stamp(session)):
+            composed[row.pk] = Drop("the session moved since")
+        else:
+            composed[row.pk] = session_notice(row.kind, participant, session)
+    return composed

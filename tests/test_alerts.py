@@ -9,7 +9,9 @@ from django.core import mail
 from certificates.models import AttendanceAlert, ManagerDigest
 from cohorts import services
 from cohorts.services import Mark
+from cohorts.models import Notification
 from messaging.alerts import alert_notify, alerts_sweep, digests_send
+from messaging.outbox import deliver
 from tests.factories import CohortFactory, EnrolmentFactory, SessionFactory, manager, region
 
 pytestmark = pytest.mark.django_db
@@ -67,15 +69,40 @@ def test_the_trainee_and_the_cohorts_managers_are_told_once(cohort):
     rabat, oujda = manager("rabat", regions=["MA-04"]), manager("oujda", regions=["MA-02"])
     for i in range(3):
         _mark(sessions, i, [Mark(amina.pk, "absent"), Mark(karim.pk, "present")])
-    (alert_id, *_rest) = _sweep(sessions, 2).raised
-    assert alert_notify(alert_id) is True
+    raised = _sweep(sessions, 2).raised
+    # Below the line, and out of reach (at best 7 of 10): two alerts, each put in the
+    # outbox with its messages, one per recipient.
+    assert len(raised) == 2
+    for alert_id in raised:
+        messages = Notification.objects.filter(ref=alert_id)
+        assert sorted(messages.values_list("kind", "participant", "user")) == [
+            ("alert", amina.pk, None), ("alert_manager", amina.pk, rabat.pk),
+        ]  # fmt: skip
+        assert AttendanceAlert.objects.get(pk=alert_id).notified_at is not None
+    Notification.objects.exclude(ref=raised[0]).delete()  # one alert's, from here on
+    alert_id = raised[0]
+    assert deliver().sent == 2
     recipients = sorted(m.to[0] for m in mail.outbox)
     assert recipients == sorted([amina.email, rabat.email])
     assert oujda.email not in recipients
     trainee_mail = next(m for m in mail.outbox if m.to == [amina.email])
     assert "0/3" in trainee_mail.body
-    assert alert_notify(alert_id) is False
+    assert alert_notify(alert_id) is False  # already there: nothing more
+    assert deliver().sent == 0
     assert len(mail.outbox) == 2
+
+
+def test_an_alert_cleared_before_its_turn_is_not_sent(cohort):
+    _cohort, sessions, (amina, karim) = cohort
+    for i in range(3):
+        _mark(sessions, i, [Mark(amina.pk, "absent"), Mark(karim.pk, "present")])
+    _sweep(sessions, 2)
+    for i in range(3):  # corrected: she was there
+        _mark(sessions, i, [Mark(amina.pk, "present"), Mark(karim.pk, "present")])
+    assert _sweep(sessions, 2).cleared == 2  # below, and out of reach: both closed
+    assert deliver().dropped == 2  # her two messages (no manager covers MA-04 here)
+    assert mail.outbox == []
+    assert set(Notification.objects.values_list("status", flat=True)) == {"dropped"}
 
 
 def test_the_weekly_digest_lists_unrecorded_sessions_once_per_week(cohort):
@@ -87,6 +114,7 @@ def test_the_weekly_digest_lists_unrecorded_sessions_once_per_week(cohort):
     with time_machine.travel(monday):
         assert digests_send() == 1
         assert digests_send() == 0  # same week: not again
+        assert deliver().sent == 1
     (message,) = mail.outbox
     assert message.to == [rabat.email]
     assert message.body.count("\n- ") == 2

@@ -28,14 +28,26 @@ app.conf.update(
     # How long Redis waits before handing an unacknowledged task to another worker.
     broker_transport_options={"visibility_timeout": 15 * 60},
     beat_schedule={
+        # The outbox: wake a sender when anything is due (a lost wake-up, a lease run out,
+        # a retry's time come). One indexed query; every minute so recovery takes minutes.
+        "sweep-outbox": {"task": "messaging.tasks.sweep_outbox", "schedule": 60},
+        # Certificate batches whose run went silent (a killed worker, Redis' data lost).
+        "sweep-certificate-batches": {
+            "task": "certificates.tasks.sweep_certificate_batches",
+            "schedule": 60,
+        },
         "sweep-certificates": {
             "task": "certificates.tasks.sweep_certificates",
             "schedule": 60 * 60,
         },
-        # Reminders are due at the minute; a sweep every five minutes sends them in time.
+        "sweep-certificate-emails": {
+            "task": "messaging.tasks.sweep_certificate_emails",
+            "schedule": 60 * 60,
+        },
+        # Reminders are due at the minute; a sweep every five minutes puts them in time.
         "sweep-notices": {"task": "messaging.tasks.sweep_notices", "schedule": 5 * 60},
         "sweep-alerts": {"task": "messaging.tasks.sweep_alerts", "schedule": 60 * 60},
-        # Invitations and password resets someone is waiting for: a lost one goes soon.
+        # Invitations and password resets requested before the outbox existed.
         "sweep-account-emails": {
             "task": "accounts.tasks.sweep_account_emails",
             "schedule": 10 * 60,
@@ -54,19 +66,11 @@ app.conf.update(
 )
 app.autodiscover_tasks()
 
-# The tasks that send e-mail go to a queue of their own beside the default one
+# The task that sends e-mail goes to a queue of its own beside the default one
 # ("celery.email" next to "celery"), so that a long run of other work (a batch of
-# certificates rendering their PDFs) never delays a password reset someone is waiting for.
-# `make worker` consumes both.
-EMAIL_TASKS = frozenset(
-    {
-        "accounts.tasks.send_account_email",
-        "messaging.tasks.email_certificate",
-        "messaging.tasks.notify_alert",
-        "messaging.tasks.send_digests",
-        "messaging.tasks.send_notices",
-    }
-)
+# certificates rendering their PDFs) never delays a password reset someone is waiting for
+# (the outbox also sends those first). `make worker` consumes both.
+EMAIL_TASKS = frozenset({"messaging.tasks.deliver"})
 
 
 def email_queue() -> str:
