@@ -8,6 +8,7 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import OperationalError
 from django.db.models import Q
@@ -43,9 +44,10 @@ def issue_cohort_certificates(batch_id: int) -> int:
     return certificate_batch_run(batch=batch).done
 
 
-# A batch run gives a sign of life with every certificate (a PDF takes well under a
-# second); silent this long, it has lost its run.
-BATCH_SILENCE = timedelta(minutes=2)
+def _silence() -> timedelta:
+    """A batch run gives a sign of life with every certificate (a PDF takes well under a
+    second); silent this long, it has lost its run."""
+    return timedelta(seconds=settings.CERTIFICATE_BATCH_SILENCE_SECONDS)
 
 
 @shared_task
@@ -55,7 +57,7 @@ def sweep_certificate_batches() -> int:
     and the certificate's unique row decides between two at once."""
     now = timezone.now()
     silent = CertificateBatch.objects.exclude(status=CertificateBatch.Status.DONE).filter(
-        Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - BATCH_SILENCE)
+        Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - _silence())
     )
     requeued = 0
     for batch_id in silent.values_list("pk", flat=True):

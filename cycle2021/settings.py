@@ -176,6 +176,19 @@ EMAIL_TIMEOUT = env.integer("EMAIL_TIMEOUT", 30, doc="Seconds an SMTP exchange m
 OUTBOX_LEASE_SECONDS = env.integer(
     "OUTBOX_LEASE_SECONDS", 120, doc="Seconds a sender's claim on outgoing messages lasts."
 )
+OUTBOX_RETRY_SECONDS = env.integer(
+    "OUTBOX_RETRY_SECONDS", 30,
+    doc="Wait before retrying a message after its first failure (doubling after each).",
+)  # fmt: skip
+# How often the beat looks for interrupted work: messages due in the outbox, certificate
+# batches whose run went silent for CERTIFICATE_BATCH_SILENCE_SECONDS.
+SWEEP_SECONDS = env.integer(
+    "SWEEP_SECONDS", 60, doc="Seconds between the sweeps that resume interrupted work."
+)
+CERTIFICATE_BATCH_SILENCE_SECONDS = env.integer(
+    "CERTIFICATE_BATCH_SILENCE_SECONDS", 120,
+    doc="Seconds without progress after which a certificate batch is run again.",
+)  # fmt: skip
 
 # Celery: with REDIS_URL the tasks go to Redis and the workers; without, they run inline.
 REDIS_URL = env.string(

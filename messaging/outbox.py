@@ -50,7 +50,7 @@ GROUP = 20  # rows claimed at a time: what a crash can leave waiting for its lea
 PERMANENT_TRIES = 3
 TRANSIENT_TRIES = 12  # with the delays below, about six hours of trying
 RUN_SECONDS = 4 * 60  # then the task ends (its time limit is 10 minutes); the sweep goes on
-_BACKOFF_FIRST, _BACKOFF_MAX = 30, 3600  # seconds
+_BACKOFF_MAX = 3600  # seconds
 
 
 def lease() -> timedelta:
@@ -58,8 +58,10 @@ def lease() -> timedelta:
 
 
 def backoff(attempts: int) -> timedelta:
-    """The wait before the next try after `attempts` tries: 30 s, 1 min, 2 min... 1 h."""
-    return timedelta(seconds=min(_BACKOFF_FIRST * 2 ** max(attempts - 1, 0), _BACKOFF_MAX))
+    """The wait before the next try after `attempts` tries: 30 s, 1 min, 2 min... 1 h
+    (OUTBOX_RETRY_SECONDS, doubling)."""
+    first = settings.OUTBOX_RETRY_SECONDS
+    return timedelta(seconds=min(first * 2 ** max(attempts - 1, 0), _BACKOFF_MAX))
 
 
 def due(now: datetime | None = None) -> QuerySet[Notification]:

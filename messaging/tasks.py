@@ -14,13 +14,19 @@ from cohorts.queue import enqueue_now
 from messaging import outbox
 from messaging.alerts import alert_notify, alerts_sweep, digests_send
 from messaging.notices import Due, notices_due, notices_put
+from messaging.sender_lock import single_sender
 
 
 @shared_task
 def deliver() -> dict:
-    """Send what the outbox has due; wake another run if time ran out with more due."""
-    result = outbox.deliver()
-    if result.sent + result.retrying + result.failed + result.dropped and outbox.due().exists():
+    """Send what the outbox has due, if no other sender is at it (messaging.sender_lock:
+    the one running sends what was just put too, as it goes on until nothing is due).
+    Wake another run if something is still due (time ran out, or it came in at the end)."""
+    with single_sender() as mine:
+        if not mine:
+            return {"busy": True}
+        result = outbox.deliver()
+    if outbox.due().exists():
         enqueue_now("messaging.tasks.deliver")
     return result.as_dict()
 

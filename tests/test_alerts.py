@@ -8,8 +8,8 @@ from django.core import mail
 
 from certificates.models import AttendanceAlert, ManagerDigest
 from cohorts import services
-from cohorts.services import Mark
 from cohorts.models import Notification
+from cohorts.services import Mark
 from messaging.alerts import alert_notify, alerts_sweep, digests_send
 from messaging.outbox import deliver
 from tests.factories import CohortFactory, EnrolmentFactory, SessionFactory, manager, region

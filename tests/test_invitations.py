@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from accounts import invitations
 from accounts.tasks import send_account_email
-from messaging.outbox import deliver
 from cohorts import services
 from cohorts.models import AccountEmail, Participant
+from messaging.outbox import deliver
 from tests.factories import (
     CohortFactory,
     EnrolmentFactory,

@@ -170,13 +170,18 @@ class WorkerProcess:
         log_path: Path,
         concurrency: int = 2,
         config: Iterable[str] = (),
+        beat: bool = False,
     ):
         self.queue = queue
         self.log_path = log_path
+        # With `beat`, the worker runs the beat's schedule too (-B), in its process group:
+        # its sweeps resume interrupted work as in production, and die with it.
+        schedule = log_path.with_suffix(".beat-schedule")
         command = [
             sys.executable, "-m", "celery", "-A", "worker", "worker",
             "--pool=prefork", f"--concurrency={concurrency}", "-Q", f"{queue},{queue}.email",
             "--loglevel=INFO", "--without-heartbeat", "--without-gossip", "--without-mingle",
+            *(["-B", f"--schedule={schedule}"] if beat else []),
             "--", f"task_default_queue={queue}", *config,
         ]  # fmt: skip
         with open(log_path, "ab") as log:
@@ -298,6 +303,9 @@ class SmtpSink:
         logging.getLogger("mail.log").setLevel(logging.WARNING)  # one line per SMTP command
         self.port = free_port()
         self.deliveries: list[Delivery] = []
+        # Addresses refused for good ("550 5.1.1"), and how many times each was tried.
+        self.refuse: set[str] = set()
+        self.refused: dict[str, int] = {}
         self.held = 0  # messages that have waited while held
         self._holding = threading.Event()
         self._lock = threading.Lock()
@@ -321,6 +329,14 @@ class SmtpSink:
     def recipients(self) -> list[str]:
         with self._lock:
             return sorted(r for d in self.deliveries for r in d.recipients)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address in self.refuse:
+            with self._lock:
+                self.refused[address] = self.refused.get(address, 0) + 1
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's hook
         with self._lock:

@@ -12,6 +12,9 @@ from celery.schedules import crontab
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cycle2021.settings")
 
 app = Celery("cycle2021")
+# The settings are read once Django is set up (config_from_object is lazy): the beat's
+# periods need the value now.
+SWEEP_SECONDS = int(os.environ.get("SWEEP_SECONDS", "60"))
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.update(
     task_serializer="json",
@@ -30,11 +33,11 @@ app.conf.update(
     beat_schedule={
         # The outbox: wake a sender when anything is due (a lost wake-up, a lease run out,
         # a retry's time come). One indexed query; every minute so recovery takes minutes.
-        "sweep-outbox": {"task": "messaging.tasks.sweep_outbox", "schedule": 60},
+        "sweep-outbox": {"task": "messaging.tasks.sweep_outbox", "schedule": SWEEP_SECONDS},
         # Certificate batches whose run went silent (a killed worker, Redis' data lost).
         "sweep-certificate-batches": {
             "task": "certificates.tasks.sweep_certificate_batches",
-            "schedule": 60,
+            "schedule": SWEEP_SECONDS,
         },
         "sweep-certificates": {
             "task": "certificates.tasks.sweep_certificates",
