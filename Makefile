@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help setup run demo migrate messages test test-sqlite typecheck lint format migrate-check check worker beat bench screenshots clean
+.PHONY: help setup run demo migrate messages test test-faults test-sqlite typecheck lint format migrate-check check worker beat bench screenshots clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ run: demo  ## Set up, load demo data and serve on http://127.0.0.1:8000 (SQLite,
 
 test: setup  ## Run the whole test suite (uses DATABASE_URL / REDIS_URL when set)
 	$(BIN)/pytest
+
+test-faults: setup  ## The fault runs: kills and a mail outage with production timings (~6 min; PostgreSQL, Redis)
+	$(BIN)/pytest -m faults -s
 
 typecheck: setup  ## mypy with django-stubs (settings in pyproject.toml)
 	DEBUG=$${DEBUG:-1} $(BIN)/mypy

@@ -1,9 +1,10 @@
 """Benchmark sending 10,000 session reminders against Django sending the same messages.
 
 It prints messages per second for:
-  - ours: `notices_due(now=...)`, then `notices_send` in batches of NOTICE_BATCH (100), as
-    `sweep_notices` and `send_notices` do (without the queue): derive what is due from the
-    database, claim each batch in the sent-log, send it over one SMTP connection, record;
+  - ours: `notices_due(now=...)`, `notices_put` and the outbox's `deliver`, as
+    `sweep_notices` and the sender task do (without the queue): derive what is due from the
+    database, put it in the outbox, then claim groups of 20 with a lease, send over one SMTP
+    connection and record each message as sent right after the server accepted it;
   - baseline: Django sending the same messages, built by the same
     `messaging.compose.session_notice` (subject, text, HTML, .ics), for the same people,
     loaded with one plain query, over one connection for the whole run:
@@ -108,8 +109,10 @@ from cohorts.models import (  # noqa: E402
 )
 from messaging.channels import OutgoingMessage  # noqa: E402
 from messaging.compose import session_notice  # noqa: E402
-from messaging.notices import notices_due, notices_send  # noqa: E402
-from messaging.tasks import NOTICE_BATCH  # noqa: E402
+from messaging.notices import notices_due, notices_put  # noqa: E402
+from messaging.outbox import deliver  # noqa: E402
+
+NOTICE_BATCH = 100  # progress is shown every 10 of these
 
 # The SMTP sink -------------------------------------------------------------------------
 
@@ -185,20 +188,18 @@ def build_data(count: int) -> None:
 
 
 def progress(title: str, done: int, total: int) -> None:
-    if done % (10 * NOTICE_BATCH) == 0 or done == total:
+    if done % (10 * NOTICE_BATCH) < 20 or done == total:
         print(f"\r  {title} {done:6,}/{total:,}", end="", flush=True)
 
 
 def ours(title: str, limit: int) -> None:
-    """What the sweep and its send tasks do: derive, then claim, send and record by batch."""
+    """What the sweep and the outbox's sender do: derive, put, then claim, send and record."""
     due = notices_due(now=NOW).notices
     assert len(due) == ARGS.count, f"{len(due)} due, expected {ARGS.count}"
     due = due[:limit]
-    for start in range(0, len(due), NOTICE_BATCH):
-        batch = due[start : start + NOTICE_BATCH]
-        result = notices_send(batch)
-        assert result.sent == len(batch), result
-        progress(title, start + len(batch), len(due))
+    notices_put(due, deliver=False)  # the sender runs here, timed, not inline on commit
+    result = deliver(progress=lambda so_far: progress(title, so_far.sent, len(due)))
+    assert result.sent == len(due) and not (result.retrying or result.failed), result
 
 
 def email(message: OutgoingMessage, connection) -> EmailMultiAlternatives:

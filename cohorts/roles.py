@@ -16,6 +16,8 @@ _MANAGER_PERMISSIONS = {
     "attendance": ["view", "add", "change"],
     "attendancehistory": ["view"],
     "enrolmenthistory": ["view"],
+    # The outbox: see the messages to their people, and send a failed one again.
+    "notification": ["view", "change"],
     "region": ["view"],
     "organisation": ["view"],
     "programme": ["view"],

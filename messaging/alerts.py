@@ -21,6 +21,7 @@ from cohorts.models import Cohort, Enrolment, ManagerProfile, Notification
 from cohorts.outbox import Drop, OutgoingMessage, composes, outbox_put
 from cohorts.roles import scope_cohorts
 from cohorts.selectors import sessions_to_record
+from messaging.failures import failures_this_week
 
 Kind = AttendanceAlert.Kind
 
@@ -184,8 +185,9 @@ def alert_notify(alert_id: int) -> bool:
 def digests_send(now=None) -> int:
     """Put each manager's weekly digest in the outbox, once per week; return how many.
 
-    A manager gets one when ended sessions in their scope still lack attendance; the list
-    is composed when the digest is sent, so it is the one of that moment.
+    A manager gets one when ended sessions in their scope still lack attendance, or when
+    messages to their people could not be delivered this week; the lists are composed when
+    the digest is sent, so they are the ones of that moment.
     """
     now = now or timezone.now()
     year, week, _day = timezone.localtime(now).isocalendar()
@@ -195,7 +197,7 @@ def digests_send(now=None) -> int:
     for profile in profiles.select_related("user"):
         user = profile.user
         count = _sessions_to_record(user, now).count()
-        if not count:
+        if not count and not failures_this_week(user, now):
             continue
         with transaction.atomic():
             digest, created = ManagerDigest.objects.get_or_create(
@@ -226,31 +228,54 @@ def compose_digests(rows: list[Notification]) -> dict[int, OutgoingMessage | Dro
             composed[row.pk] = Drop("the manager's account is closed or has no address")
             continue
         sessions = list(_sessions_to_record(user, now).order_by("starts_at"))
-        if not sessions:
+        failures = failures_this_week(user, now)
+        if not sessions and not failures:
             composed[row.pk] = Drop("every session has been recorded since")
             continue
-        composed[row.pk] = _digest(user.email, sessions)
+        composed[row.pk] = _digest(user.email, sessions, failures)
     return composed
 
 
-def _digest(address: str, sessions: list) -> OutgoingMessage:
+def _digest(address: str, sessions: list, failures: list[Notification]) -> OutgoingMessage:
     with translation.override(settings.LANGUAGE_CODE):
-        subject = _("Attendance to record: %(n)s session(s)") % {"n": len(sessions)}
-        lines = [
-            f"- {timezone.localtime(s.starts_at):%Y-%m-%d %H:%M} {s.title} ({s.cohort.name}): "
-            + _("%(missing)s of %(expected)s not recorded")
-            % {
-                "missing": s.n_expected - s.n_marked,  # type: ignore[attr-defined]
-                "expected": s.n_expected,  # type: ignore[attr-defined]
-            }
-            for s in sessions
-        ]
-        text = (
-            _(
-                "Sessions that have ended with attendance not recorded for everyone. "
-                "Until they are, the people concerned cannot obtain their certificate:"
+        if sessions:
+            subject = _("Attendance to record: %(n)s session(s)") % {"n": len(sessions)}
+        else:
+            subject = _("Messages not delivered: %(n)s") % {"n": len(failures)}
+        parts = []
+        if sessions:
+            lines = [
+                f"- {timezone.localtime(s.starts_at):%Y-%m-%d %H:%M} {s.title} "
+                f"({s.cohort.name}): "
+                + _("%(missing)s of %(expected)s not recorded")
+                % {
+                    "missing": s.n_expected - s.n_marked,
+                    "expected": s.n_expected,
+                }
+                for s in sessions
+            ]
+            parts.append(
+                _(
+                    "Sessions that have ended with attendance not recorded for everyone. "
+                    "Until they are, the people concerned cannot obtain their certificate:"
+                )
+                + "\n"
+                + "\n".join(lines)
             )
-            + "\n"
-            + "\n".join(lines)
-        )
+        if failures:
+            lines = [
+                f"- {timezone.localtime(f.created_at):%Y-%m-%d} "
+                f"{f.participant.full_name if f.participant else f.address}: "
+                f"{f.get_kind_display()} → {f.address or '—'} ({f.last_error})"
+                for f in failures
+            ]
+            parts.append(
+                _(
+                    "Messages that could not be delivered this week (check the address, "
+                    "then try again from the administration):"
+                )
+                + "\n"
+                + "\n".join(lines)
+            )
+        text = "\n\n".join(parts)
     return OutgoingMessage(to=address, subject=subject, text=text)

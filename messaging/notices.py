@@ -119,14 +119,17 @@ def _due_for(session, participant_id, now, offsets, reminded):
                   notice_key(Kind.CHANGED, session, participant_id))  # fmt: skip
 
 
-def notices_put(notices: list[Due]) -> int:
-    """Put the notices in the outbox (those already there stay as they are); a sender
-    runs after the commit. Return how many were new."""
+def notices_put(notices: list[Due], *, deliver: bool = True) -> int:
+    """Put the notices in the outbox (those already there stay as they are); with
+    `deliver`, a sender runs after the commit. Return how many were new."""
     return outbox_put(
-        Notification(
-            key=n.key, kind=n.kind, participant_id=n.participant_id, session_id=n.session_id
-        )
-        for n in notices
+        (
+            Notification(
+                key=n.key, kind=n.kind, participant_id=n.participant_id, session_id=n.session_id
+            )
+            for n in notices
+        ),
+        deliver=deliver,
     )
 
 

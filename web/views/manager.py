@@ -22,11 +22,19 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from certificates.rules import Progress
 from certificates.selectors import enrolments_progress
 from cohorts.errors import LineErrors
-from cohorts.models import Attendance, Cohort, Enrolment, Participant, TrainingSession
+from cohorts.models import (
+    Attendance,
+    Cohort,
+    Enrolment,
+    Notification,
+    Participant,
+    TrainingSession,
+)
 from cohorts.roles import scope_cohorts, scope_participants, scope_sessions
 from cohorts.selectors import cohort_roster
 from cohorts.services import Mark, attendance_roster_record
 from cohorts.tables import write_csv, write_xlsx
+from messaging.failures import failed_by_participant, failed_messages
 from reports import overview
 from web.access import role_required
 
@@ -34,6 +42,7 @@ from web.access import role_required
 
 
 COHORTS_PER_PAGE = 20
+FAILED_SHOWN = 10  # the latest failed messages on the home page
 
 
 def _chosen_year(raw: str | None, years: list[int]) -> int | None:
@@ -64,6 +73,8 @@ def manager_home(request):
             "year": year,
             "upcoming": list(overview.upcoming_sessions(request.user, now=now)),
             "flagged_total": overview.flagged_sessions(request.user, now=now).count(),
+            "failed": list(failed_messages(request.user)[:FAILED_SHOWN]),
+            "failed_total": failed_messages(request.user).count(),
             "now": now,
         },
     )
@@ -300,6 +311,7 @@ class ProgressLine:
     progress: Progress
     standing: str
     certificate: str
+    failed_message: Notification | None = None  # the latest message to them that failed
 
     @property
     def participant(self) -> Participant:
@@ -368,9 +380,14 @@ def cohort_progress(request, pk: int):
     )
     rows = enrolments_progress(enrolments)
     certificates = overview.certificate_statuses(cohort, [r.enrolment.participant_id for r in rows])
+    failed = failed_by_participant([r.enrolment.participant_id for r in rows])
     lines = [
         ProgressLine(
-            r.enrolment, r.progress, standing(r), certificates.get(r.enrolment.participant_id, "")
+            r.enrolment,
+            r.progress,
+            standing(r),
+            certificates.get(r.enrolment.participant_id, ""),
+            failed.get(r.enrolment.participant_id),
         )
         for r in rows
     ]
