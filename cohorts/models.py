@@ -529,6 +529,10 @@ class Notification(models.Model):
                 condition=Q(status__in=["pending", "sending"]),
             ),
             models.Index(fields=["ref", "kind"], name="outbox_ref"),
+            # The failed ones, for the sweep's count and the managers' lists: as small.
+            models.Index(
+                fields=["-created_at"], name="outbox_failed", condition=Q(status="failed")
+            ),
         ]
 
     def __str__(self) -> str:
