@@ -48,7 +48,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.charts import ratio_chart  # noqa: E402
@@ -100,7 +100,8 @@ def questions() -> dict[str, tuple[str, list]]:
     }
     out = {}
     for name, queryset in found.items():
-        sql, params = queryset.query.sql_with_params()
+        with transaction.atomic():  # (the ORM writes FOR UPDATE only inside one)
+            sql, params = queryset.query.sql_with_params()
         if name.startswith("sweep"):
             sql = f"SELECT COUNT(*) FROM ({sql}) counted"  # noqa: S608 (the ORM's own SQL)
         out[name] = (sql, list(params))
