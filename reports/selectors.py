@@ -3,7 +3,7 @@
 Every number is the one `certificates.rules` defines for one enrolment: `attendance_rate`
 and `evaluate` applied to the counts of `cohorts.selectors.enrolments_with_counts`, with
 the cohort's rule (`certificates.selectors.rules_for_cohorts`), then summed over a group.
-The rule is written once more here, in SQL, so that 50,000 enrolments cost two queries
+The rule is written once more here, in SQL, so that 50,000 enrolments cost one query per report
 instead of 50,000 evaluations in Python; tests/test_reports.py generates varied data and
 checks that both give the same numbers.
 
@@ -114,7 +114,9 @@ class Report:
 #
 # Only constant fragments and identifiers from the dictionaries below go into the SQL
 # text; every value, user input included, is a query parameter. The SQL is portable
-# (PostgreSQL and SQLite): CASE rather than FILTER, no ROLLUP, no window.
+# (PostgreSQL and SQLite 3.30+, Django's minimum): aggregates with FILTER, no ROLLUP, no
+# window; only LEAST/GREATEST are spelt MIN/MAX on SQLite, and GROUPING SETS are used on
+# PostgreSQL only.
 
 # key: (label field, table, its key column, its label column)
 _LABELS = {
@@ -252,103 +254,134 @@ def _rate(numerator: int, denominator: int) -> dict:
 # - 'g', per group: one row per enrolment of the filters (its summary, the sessions held in
 #   its window, its cohort's rule and whether it meets it), summed;
 # - 's', per group: the sessions held, each cohort once (a cohort is in many groups, a
-#   group has many cohorts, so this does not add up over enrolments);
+#   group has many cohorts, so this does not add up over enrolments): the sum over the
+#   group's distinct cohorts (`group_cohorts`, a few thousand rows);
 # - 't': the sessions held over everything filtered, each cohort once.
 # The totals of everything else are the sums of a grouping's rows: each enrolment is in
-# exactly one group. Several groupings (the dashboard's six tables) are one pass with
-# GROUPING SETS on PostgreSQL; SQLite, which lacks them, runs one query per grouping.
+# exactly one group. The rule and the sessions held per cohort (`facts`, 1,584 rows at
+# national scale) are worked out once. Several groupings (the dashboard's six tables) are
+# one pass over the summary on PostgreSQL: `fine` groups by every key they use (a few
+# hundred rows), which GROUPING SETS regroup per grouping, and the sessions held regroup
+# `group_cohorts` per grouping and cohort; SQLite, which lacks them, runs one query per
+# grouping.
 #
-# Eligibility is `evaluate(...)` in integer arithmetic:
+# Eligibility is `evaluate(...)` in integer arithmetic, with the rule's constants worked
+# out once per cohort in `facts`:
 # - not withdrawn, and no held session left unrecorded (`AttendanceCounts.not_recorded`:
-#   held - marked, never below 0);
-# - `Rate.meets`: den > 0 and attended * 100 >= pct * den, where den counts the marks and
-#   the sessions not recorded, less the excused marks when the rule excludes them;
+#   held in the window - marked, never below 0);
+# - `Rate.meets`: den > 0 and attended * 100 >= pct * den, where den counts the marks
+#   (and, in the rate, the sessions not recorded: 0 here), less the excused marks when the
+#   rule excludes them. Expanded over the counts by status, attended * 100 - pct * den is
+#   w_present * present + w_late * late + w_excused * excused - pct * absent;
 # - min_hours: `evaluate` compares the hours rounded to 0.01 h (`counts_of` quantizes).
 #   The summary holds hours attended exactly, in hundredths of a minute (an hour is 6000).
 #   The rounded value reaches min_hours exactly when the exact value reaches
 #   min_hours - 0.005 h, i.e. 6000 * min_hours - 30. Planned hours and min_hours have two
 #   decimals, so the exact value is a multiple of 20 units and the bound a multiple of 20
-#   plus 10: it never falls on the half, and rounding cannot tie.
+#   plus 10: it never falls on the half, and rounding cannot tie. Without min_hours the
+#   bound is 0, which every enrolment reaches.
+# The rate's denominator per enrolment, marks + not recorded - excused left out, is
+# max(held in the window, marks) - excused left out.
 #
 # People are counted distinct without sorting every participant id: a person's enrolments
 # all fall in one group unless the groups or filters split them by cohort or by year, so
 # the count adds up the summary's "first enrolment of the person" flag (overall, or in the
-# year), or counts enrolments when split by cohort (one per person and cohort).
-#
-# Sessions held per group: each cohort's count once, summed. SQL has no "sum over distinct
-# cohorts", so each cohort's (id, count) pair is packed into one number, id * 10^6 + count
-# (a cohort has fewer than 10^6 sessions), summed over distinct values, and the ids' part
-# taken off again; over the distinct (keys, cohort) pairs, a few thousand rows.
-_SESSIONS_PACK = 1_000_000
-
-_PROGRESS_SQL = """
-WITH facts AS (
-    SELECT r.cohort_id AS cohort_id, r.pct AS pct, r.min_hours AS min_hours,
-        r.late_w AS late_w, r.excused_in_num AS excused_in_num,
-        r.excused_out_of_den AS excused_out_of_den, COALESCE(held.n, 0) AS held
+# year), or counts enrolments when split by cohort (one per person and cohort). Only the
+# flags the groupings need are counted.
+_FACTS = """
+    SELECT r.cohort_id AS cohort_id, r.pct AS pct, r.late_w AS late_w,
+        r.excused_in_num AS excused_in_num, r.excused_out_of_den AS excused_out_of_den,
+        1 - r.excused_out_of_den AS excused_in_den,
+        100 - r.pct AS w_present,
+        100 * r.late_w - r.pct AS w_late,
+        100 * r.excused_in_num - r.pct * (1 - r.excused_out_of_den) AS w_excused,
+        CASE WHEN r.min_hours IS NULL THEN 0
+            ELSE CAST(ROUND(6000 * r.min_hours) AS BIGINT) - 30 END AS min_centiminutes,
+        COALESCE(held.n, 0) AS held
     FROM ({rules}) r
     LEFT JOIN ({held}) held ON held.cohort_id = r.cohort_id
+"""
+
+# The held sessions are a prefix of the cohort's sessions in order of start (see
+# ProgressSummary): those in the window follow from its bounds.
+_HELD_IN_WINDOW = "{least}(f.held, e.sessions_until) - e.sessions_before"
+_MARKED = "(e.n_present + e.n_late + e.n_excused + e.n_absent)"
+
+_PROGRESS_SQL = """
+WITH facts AS ({facts}),
+fine AS (
+    SELECT {key_columns}
+        COUNT(*) AS enrolled,
+        {first_of_person} AS first_of_person,
+        {first_of_person_in_year} AS first_of_person_in_year,
+        COUNT(*) FILTER (WHERE e.withdrawn) AS withdrawn,
+        SUM({marked}) AS n_marked,
+        SUM(e.n_present + f.late_w * e.n_late + f.excused_in_num * e.n_excused) AS attended,
+        SUM({greatest}({held_in_window}, {marked}) - f.excused_out_of_den * e.n_excused)
+            AS den,
+        SUM(e.n_excused) AS n_excused,
+        COUNT(*) FILTER (WHERE NOT e.withdrawn
+            AND {held_in_window} <= {marked}
+            AND e.n_present + e.n_late + e.n_absent + f.excused_in_den * e.n_excused > 0
+            AND f.w_present * e.n_present + f.w_late * e.n_late + f.w_excused * e.n_excused
+                >= f.pct * e.n_absent
+            AND e.centiminutes_attended >= f.min_centiminutes) AS completed,
+        COUNT(*) FILTER (WHERE e.certified) AS certified
+    FROM cohorts_progresssummary e
+    JOIN facts f ON f.cohort_id = e.cohort_id
+    WHERE {where}
+    {group_by_keys}
+),
+group_cohorts AS (
+    SELECT DISTINCT {key_columns} e.cohort_id AS cohort_id
+    FROM cohorts_progresssummary e
+    WHERE {where}
 )
 SELECT grouped.* {label_columns}
-FROM (
-    SELECT 'g' AS part, {grouping_id} AS grouping_id, {key_aliases}
-        COUNT(*), SUM(first_of_person), SUM(first_of_person_in_year), NULL,
-        SUM(1 - withdrawn), SUM(withdrawn), SUM(n_marked), SUM(attended),
-        SUM(n_marked + not_recorded - excused_out_of_den * n_excused), SUM(n_excused),
-        SUM(CASE WHEN withdrawn = 0 AND not_recorded = 0
-            AND n_marked - excused_out_of_den * n_excused > 0
-            AND attended * 100 >= pct * (n_marked - excused_out_of_den * n_excused)
-            AND (min_hours IS NULL OR centiminutes + 30 >= 6000 * min_hours)
-            THEN 1 ELSE 0 END),
-        SUM(certified)
-    FROM (
-        SELECT {key_aliases} first_of_person, first_of_person_in_year, withdrawn, n_marked,
-            n_excused, attended, pct, min_hours, excused_out_of_den, centiminutes, certified,
-            CASE WHEN held_in_window > n_marked THEN held_in_window - n_marked
-                ELSE 0 END AS not_recorded
-        FROM (
-            SELECT {key_columns}
-                CASE WHEN e.first_of_person THEN 1 ELSE 0 END AS first_of_person,
-                CASE WHEN e.first_of_person_in_year THEN 1 ELSE 0 END
-                    AS first_of_person_in_year,
-                CASE WHEN e.withdrawn THEN 1 ELSE 0 END AS withdrawn,
-                CASE WHEN e.certified THEN 1 ELSE 0 END AS certified,
-                f.pct AS pct, f.min_hours AS min_hours,
-                f.excused_out_of_den AS excused_out_of_den,
-                e.n_present + e.n_late + e.n_excused + e.n_absent AS n_marked,
-                e.n_excused AS n_excused,
-                e.n_present + f.late_w * e.n_late + f.excused_in_num * e.n_excused
-                    AS attended,
-                -- The held sessions are a prefix of the cohort's sessions in order of start
-                -- (see ProgressSummary): those in the window follow from its bounds.
-                CASE WHEN f.held < e.sessions_until THEN f.held ELSE e.sessions_until END
-                    - e.sessions_before AS held_in_window,
-                e.centiminutes_attended AS centiminutes
-            FROM cohorts_progresssummary e
-            JOIN facts f ON f.cohort_id = e.cohort_id
-            WHERE {where}
-        ) summary_and_rule
-    ) per_enrolment
-    {group_by}
-    UNION ALL
-    SELECT 's', {grouping_id}, {key_aliases} NULL, NULL, NULL,
-        COALESCE(SUM(DISTINCT group_cohorts.cohort_id * {pack} + f.held)
-            - {pack} * SUM(DISTINCT group_cohorts.cohort_id), 0),
-        {nulls}
-    FROM (
-        SELECT DISTINCT {key_columns} e.cohort_id AS cohort_id
-        FROM cohorts_progresssummary e WHERE {where}
-    ) group_cohorts
-    JOIN facts f ON f.cohort_id = group_cohorts.cohort_id
-    {group_by}
+FROM ({measures}
+    UNION ALL {sessions}
     UNION ALL
     SELECT 't', 0, {null_keys} NULL, NULL, NULL, SUM(f.held), {nulls}
     FROM facts f
-    WHERE f.cohort_id IN (SELECT e.cohort_id FROM cohorts_progresssummary e WHERE {where})
+    WHERE f.cohort_id IN (SELECT cohort_id FROM group_cohorts)
 ) grouped
 {label_joins}
 """
-_SUMMED = 8  # what the 'g' part sums after the people and sessions columns
+# What the 'g' part sums after the people and sessions columns.
+_SUMMED_COLUMNS = (
+    "enrolled - withdrawn", "withdrawn", "n_marked", "attended", "den", "n_excused",
+    "completed", "certified",
+)  # fmt: skip
+_SUMMED = len(_SUMMED_COLUMNS)
+
+# One grouping: `fine` is already grouped by its keys.
+_MEASURES = """
+    SELECT 'g' AS part, 0 AS grouping_id, {key_aliases}
+        enrolled, first_of_person, first_of_person_in_year, NULL, {columns}
+    FROM fine"""
+_SESSIONS = """
+    SELECT 's', 0, {key_aliases} NULL, NULL, NULL, SUM(f.held), {nulls}
+    FROM group_cohorts c
+    JOIN facts f ON f.cohort_id = c.cohort_id
+    {group_by_keys}"""
+
+# Several groupings: each row carries PostgreSQL's bit mask of the keys it is not grouped
+# by, which tells the grouping.
+_MEASURES_SETS = """
+    SELECT 'g' AS part, GROUPING({key_list}) AS grouping_id, {key_aliases}
+        SUM(enrolled), SUM(first_of_person), SUM(first_of_person_in_year), NULL,
+        {sums}
+    FROM fine
+    GROUP BY GROUPING SETS ({sets})"""
+_SESSIONS_SETS = """
+    SELECT 's', grouping_id, {key_aliases} NULL, NULL, NULL, SUM(f.held), {nulls}
+    FROM (
+        SELECT GROUPING({key_list}) AS grouping_id, {key_aliases} cohort_id
+        FROM group_cohorts
+        GROUP BY GROUPING SETS ({sets_and_cohort})
+    ) per_grouping
+    JOIN facts f ON f.cohort_id = per_grouping.cohort_id
+    GROUP BY grouping_id, {key_list}"""
 
 # Each key as a column of the summary (its copies of the participant's and the cohort's).
 _SUMMARY_KEYS = {
@@ -398,31 +431,49 @@ def _progress_reports(
     params = {**_base_params(now), **filter_params}
     aliases = [f"k_{key}" for key in keys]
     labelled = [key for key in keys if key in _LABELS]
+    postgresql = connection.vendor == "postgresql"
+    flags = {_people_flag(*split) for split in _splits(groupings, filters)}
+    names = {
+        "key_aliases": "".join(f"{a}, " for a in aliases),
+        "key_list": ", ".join(aliases),
+        "group_by_keys": f"GROUP BY {', '.join(aliases)}" if keys else "",
+        "nulls": ", ".join(["NULL"] * _SUMMED),
+        "columns": ", ".join(_SUMMED_COLUMNS),
+        "sums": ", ".join(f"SUM({column})" for column in _SUMMED_COLUMNS),
+    }
     if len(groupings) > 1:
-        sets = ", ".join("(" + ", ".join(f"k_{k}" for k in g) + ")" for g in groupings)
-        group_by = f"GROUP BY GROUPING SETS ({sets})"
-        # PostgreSQL's bit mask of the keys a row is not grouped by: which grouping it is.
-        grouping_id = f"GROUPING({', '.join(aliases)})"
+        measures = _MEASURES_SETS.format(
+            sets=", ".join("(" + ", ".join(f"k_{k}" for k in g) + ")" for g in groupings),
+            **names,
+        )
+        sessions = _SESSIONS_SETS.format(
+            sets_and_cohort=", ".join(
+                "(" + "".join(f"k_{k}, " for k in g) + "cohort_id)" for g in groupings
+            ),
+            **names,
+        )
     else:
-        group_by = f"GROUP BY {', '.join(aliases)}" if keys else ""
-        grouping_id = "0"
+        measures, sessions = _MEASURES.format(**names), _SESSIONS.format(**names)
+    held_in_window = _HELD_IN_WINDOW.format(least="LEAST" if postgresql else "MIN")
     sql = _PROGRESS_SQL.format(
-        rules=_RULES,
-        held=_HELD,
-        pack=_SESSIONS_PACK,
-        grouping_id=grouping_id,
-        key_aliases="".join(f"{a}, " for a in aliases),
+        facts=_FACTS.format(rules=_RULES, held=_HELD),
+        held_in_window=held_in_window,
+        marked=_MARKED,
+        greatest="GREATEST" if postgresql else "MAX",
+        first_of_person=_count_if("e.first_of_person", "first" in flags),
+        first_of_person_in_year=_count_if("e.first_of_person_in_year", "first_in_year" in flags),
         key_columns="".join(f"{_SUMMARY_KEYS[k]} AS k_{k}, " for k in keys),
-        null_keys="NULL, " * len(keys),
-        nulls=", ".join(["NULL"] * _SUMMED),
-        group_by=group_by,
         where=where,
+        measures=measures,
+        sessions=sessions,
+        null_keys="NULL, " * len(keys),
         label_columns="".join(f", label_{k}.{_LABELS[k][3]}" for k in labelled),
         label_joins="\n".join(
             f"LEFT JOIN {table} label_{k} ON label_{k}.{column} = grouped.k_{k}"
             for k in labelled
             for _, table, column, _ in [_LABELS[k]]
         ),
+        **names,
     )
 
     def mask(grouping: list[str]) -> int:
@@ -450,10 +501,22 @@ def _progress_reports(
                 "first_in_year": int(first_in_year or 0),
             }
             parts.measured[key] = (people, [int(enrolled), *(int(v or 0) for v in summed)])
-            names = row[6 + len(keys) + _SUMMED :]
-            parts.labels[key] = dict(zip(labelled, names, strict=True))
+            labels = row[6 + len(keys) + _SUMMED :]
+            parts.labels[key] = dict(zip(labelled, labels, strict=True))
     return [
         _assemble(g, keys, labelled, by_mask[mask(g)], filters, total_sessions) for g in groupings
+    ]
+
+
+def _count_if(flag: str, needed: bool) -> str:
+    return f"COUNT(*) FILTER (WHERE {flag})" if needed else "0"
+
+
+def _splits(groupings: list[list[str]], filters: ReportFilters) -> list[tuple[bool, bool]]:
+    """Whether the totals, and each grouping's groups, split people by cohort and by year."""
+    by_cohort, by_year = filters.cohort is not None, filters.year is not None
+    return [(by_cohort, by_year)] + [
+        (by_cohort or "cohort" in g, by_year or "year" in g) for g in groupings
     ]
 
 
