@@ -51,12 +51,26 @@ def covered_regions(scope: frozenset[str] | None, params: dict) -> frozenset[str
     return frozenset({region}) & scope if scope is not None else frozenset({region})
 
 
-def report_key(kind: str, role: str | None, scope: frozenset[str] | None, params: dict) -> str:
+def report_key(
+    kind: str,
+    role: str | None,
+    scope: frozenset[str] | None,
+    params: dict,
+    generation_token: str | None = None,
+) -> str:
+    """The cache key of a report; `generation_token` saves reading the generations again
+    when the caller already has them for the same regions (`report_generation`)."""
     # The generations change with every write about the regions covered; the rest says who
     # asks for what.
     who = [role, "all" if scope is None else sorted(scope)]
     what = hashlib.sha256(json.dumps([who, params], sort_keys=True).encode()).hexdigest()
-    return f"report:{kind}:{generation(covered_regions(scope, params))}:{what}"
+    token = generation_token or report_generation(scope, params)
+    return f"report:{kind}:{token}:{what}"
+
+
+def report_generation(scope: frozenset[str] | None, params: dict) -> str:
+    """The generations of the regions a report with these filters reads (one cache read)."""
+    return generation(covered_regions(scope, params))
 
 
 def report_payload(report: Report, role: str | None) -> dict:
@@ -149,7 +163,9 @@ def progress_for_many(
 
     role, scope = caller_scope(user)
     params = [_progress_params(g, year, region, cohort) for g in groupings]
-    keys = [report_key("progress", role, scope, p) for p in params]
+    # The same filters, so the same regions: their generations read once for every key.
+    token = report_generation(scope, params[0])
+    keys = [report_key("progress", role, scope, p, token) for p in params]
     filters = report_filters(params[0], scope)
 
     def ready() -> list[dict] | None:

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from certificates.models import CompletionRule
 from certificates.rules import Rule
 from cohorts.models import Participant, Region
-from reports.caller import progress_for, progress_for_many
+from reports.caller import progress_for_many
 
 YEARS = (2018, 2019, 2020, 2021)
 MISSING = "—"
@@ -196,13 +196,17 @@ def _women(report: dict, key: str) -> dict:
     return out
 
 
-def _table(user, key, title, filters, names, *, with_share: bool) -> Table:
-    report = progress_for(user, group_by=[key], **filters)
+# The caller's reports, by grouping (see build_dashboard).
+Reports = dict[tuple[str, ...], dict]
+
+
+def _table(reports: Reports, key, title, names, *, with_share: bool) -> Table:
+    report = reports[(key,)]
     columns = [(m, measure_labels()[m]) for m in TABLE_MEASURES]
     women = {}
     if with_share:
         columns.append(("women_share", measure_labels()["women_share"]))
-        women = _women(progress_for(user, group_by=[key, "sex"], **filters), key)
+        women = _women(reports[(key, "sex")], key)
     rows = []
     for row in report["rows"]:
         cells = [_cell(m, row) for m in TABLE_MEASURES]
@@ -217,7 +221,7 @@ def _table(user, key, title, filters, names, *, with_share: bool) -> Table:
     totals = report["totals"]
     total_cells = [_cell(m, totals) for m in TABLE_MEASURES]
     if with_share:
-        total_cells.append(_headline_share(user, filters, totals))
+        total_cells.append(_headline_share(reports, totals))
     return Table(
         id=f"by-{key}",
         title=title,
@@ -235,8 +239,8 @@ def _table(user, key, title, filters, names, *, with_share: bool) -> Table:
     )
 
 
-def _headline_share(user, filters, totals: dict) -> Cell:
-    by_sex = progress_for(user, group_by=["sex"], **filters)
+def _headline_share(reports: Reports, totals: dict) -> Cell:
+    by_sex = reports[("sex",)]
     women = [row for row in by_sex["rows"] if row["sex"] == FEMALE]
     withheld = bool(totals.get("suppressed")) or any(row.get("suppressed") for row in women)
     number = sum(row["enrolled"] or 0 for row in women)
@@ -275,20 +279,26 @@ def build_dashboard(user, *, year: int | None = None, region: str | None = None)
     language = get_language() or "fr"
     names = region_names(language)
     filters = {"year": year, "region": region}
-    # Every report the tables below read, computed together when not cached (one pass over
-    # the data after a write, instead of six); the calls below then read them from the cache.
-    progress_for_many(user, groupings=DASHBOARD_GROUPINGS, **filters)
+    # Every report the tables below read, read from the cache at once, or computed together
+    # when not cached (one pass over the data after a write, instead of six).
+    reports: Reports = dict(
+        zip(
+            (tuple(g) for g in DASHBOARD_GROUPINGS),
+            progress_for_many(user, groupings=DASHBOARD_GROUPINGS, **filters),
+            strict=True,
+        )
+    )
     # The totals are over everything filtered, whatever the grouping: the by-region report
-    # (which the table below reads from the cache) has them, one report fewer to compute.
-    overall = progress_for(user, group_by=["region"], **filters)
+    # has them, one report fewer to compute.
+    overall = reports[("region",)]
     totals = overall["totals"]
     headline = [_cell(m, totals) for m in HEADLINE_MEASURES if m != "women_share"]
-    headline.append(_headline_share(user, filters, totals))
+    headline.append(_headline_share(reports, totals))
 
-    by_region = _table(user, "region", _("By region"), filters, names, with_share=True)
-    by_year = _table(user, "year", _("By year"), filters, names, with_share=True)
-    by_sex = _table(user, "sex", _("By sex"), filters, names, with_share=False)
-    by_role = _table(user, "role", _("By role"), filters, names, with_share=False)
+    by_region = _table(reports, "region", _("By region"), names, with_share=True)
+    by_year = _table(reports, "year", _("By year"), names, with_share=True)
+    by_sex = _table(reports, "sex", _("By sex"), names, with_share=False)
+    by_role = _table(reports, "role", _("By role"), names, with_share=False)
 
     threshold = attendance_threshold()
     series = [
