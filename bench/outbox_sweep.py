@@ -3,7 +3,7 @@
 At national scale the outbox grows by about two reminders per person and session: some
 two million rows over the programme (50,000 enrolments, about 20 sessions each), nearly
 all sent. The beat asks every minute what is due and how many failed
-(`messaging.tasks.sweep_outbox`), and each sender group asks for the next twenty due rows
+(`messaging.tasks.sweep_outbox`), and each sender group asks for the next due rows
 (`messaging.outbox._claim`). This script fills a throwaway PostgreSQL database with
 `--sent` sent rows, `--pending` due ones and `--failed` failed ones, then times those
 questions as the application asks them (on the partial indexes of unsent and failed rows)
@@ -53,7 +53,7 @@ from django.utils import timezone  # noqa: E402
 
 from bench.charts import ratio_chart  # noqa: E402
 from cohorts.models import Notification  # noqa: E402
-from messaging.outbox import due  # noqa: E402
+from messaging.outbox import GROUP, due  # noqa: E402
 
 TABLE = Notification._meta.db_table
 CHUNK = 200_000
@@ -91,12 +91,12 @@ def questions() -> dict[str, tuple[str, list]]:
     now = timezone.now()
     failed = Notification.objects.filter(status=Notification.Status.FAILED)
     claim = (
-        due(now).order_by("priority", "id").select_for_update(skip_locked=True).values("pk")[:20]
+        due(now).order_by("priority", "id").select_for_update(skip_locked=True).values("pk")[:GROUP]
     )
     found = {
         "sweep: what is due": due(now).values("pk"),
         "sweep: how many failed": failed.values("pk"),
-        "sender: next 20 due": claim,
+        "sender: next group due": claim,
     }
     out = {}
     for name, queryset in found.items():

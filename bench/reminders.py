@@ -3,7 +3,7 @@
 It prints messages per second for:
   - ours: `notices_due(now=...)`, `notices_put` and the outbox's `deliver`, as
     `sweep_notices` and the sender task do (without the queue): derive what is due from the
-    database, put it in the outbox, then claim groups of 20 with a lease, send over one SMTP
+    database, put it in the outbox, then claim groups of 50 with a lease, send over one SMTP
     connection and record each message as sent right after the server accepted it;
   - baseline: Django sending the same messages, built by the same
     `messaging.compose.session_notice` (subject, text, HTML, .ics), for the same people,

@@ -17,6 +17,13 @@ that rotates, so a noisy machine affects them alike. Medians of --runs rounds.
    before, on each database given (e.g. the half, national and double demo scales); the
    time per enrolment should stay flat whatever the number of marks.
 
+Each database is first vacuumed and analysed (VACUUM (ANALYZE) on the tables the reports
+read; --no-vacuum skips it), as PostgreSQL's autovacuum would after a bulk load: a server
+with autovacuum off would otherwise be measured with no planner statistics on the
+sessions and cohorts and, after the certificates' bulk issuance, with every summary row
+updated once and not vacuumed, a state no production server stays in. The machine's load
+average is printed at the start and the end: the runs are only comparable at a like load.
+
 Run:
     createdb -h 127.0.0.1 -U postgres cycle2021_bench
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/cycle2021_bench
@@ -35,6 +42,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -80,8 +88,11 @@ GROUPINGS = ["region", "year", "sex,role", "cohort", "region,year,sex,role"]
 OUT = ROOT / "bench" / "out"
 
 
-def interleaved(variants: dict, runs: int) -> dict[str, float]:
-    """Median milliseconds of each variant; every round runs each once, order rotating."""
+def interleaved(
+    variants: dict, runs: int, spread: dict[str, tuple[float, float]] | None = None
+) -> dict[str, float]:
+    """Median milliseconds of each variant; every round runs each once, order rotating.
+    `spread`, when given, receives each variant's fastest and slowest round."""
     names = list(variants)
     times: dict[str, list[float]] = {name: [] for name in names}
     for round_ in range(runs):
@@ -90,7 +101,37 @@ def interleaved(variants: dict, runs: int) -> dict[str, float]:
             started = time.perf_counter()
             variants[name]()
             times[name].append((time.perf_counter() - started) * 1000)
+    if spread is not None:
+        spread.update({name: (min(values), max(values)) for name, values in times.items()})
     return {name: statistics.median(values) for name, values in times.items()}
+
+
+# The tables the reports, before and now, read.
+READ_TABLES = (
+    "cohorts_progresssummary",
+    "cohorts_trainingsession",
+    "cohorts_cohort",
+    "cohorts_enrolment",
+    "cohorts_participant",
+    "cohorts_region",
+    "cohorts_attendance",
+    "certificates_completionrule",
+    "certificates_certificate",
+)
+
+
+def vacuum_analyze() -> str:
+    """VACUUM (ANALYZE) the tables the reports read; return the server's autovacuum setting."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        autovacuum = cursor.fetchone()[0]
+        # Names from the tuple above only.
+        cursor.execute(f"VACUUM (ANALYZE) {', '.join(READ_TABLES)}")
+    return autovacuum
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
 
 
 def funder_client() -> Client:
@@ -134,6 +175,7 @@ def bench_reports(client: Client, runs: int) -> list[dict]:
             ok(client.get(url))
 
         ok(client.get(url))  # warm the database's caches for every variant
+        spread: dict[str, tuple[float, float]] = {}
         medians = interleaved(
             {
                 "before": lambda keys=keys: old_report(keys),
@@ -141,15 +183,18 @@ def bench_reports(client: Client, runs: int) -> list[dict]:
                 "api": api_uncached,
             },
             runs,
+            spread,
         )
         ok(client.get(url))
         cached = interleaved({"cached": lambda url=url: ok(client.get(url))}, runs * 3)["cached"]
-        row = {"grouping": grouping, **medians, "cached": cached}
+        row: dict[str, Any] = {"grouping": grouping, **medians, "cached": cached}
+        row["api_range"] = spread["api"]
         row["speedup"] = row["before"] / row["now"]
         results.append(row)
+        low, high = spread["api"]
         print(
             f"{grouping:22} {row['before']:7.0f}ms {row['now']:6.0f}ms {row['api']:6.0f}ms "
-            f"{cached:6.1f}ms {row['speedup']:10.1f}×",
+            f"{cached:6.1f}ms {row['speedup']:10.1f}×   (API {low:.0f}–{high:.0f} ms)",
             flush=True,
         )
     return results
@@ -215,11 +260,12 @@ def bench_writes(client: Client, runs: int) -> dict:
     )
     ok(client.get("/dashboard/"))
     cached = interleaved({"cached": lambda: ok(client.get("/dashboard/"))}, runs)["cached"]
-    result = {
+    result: dict[str, Any] = {
         "roster_save_with_summary": saves["with summary"],
         "roster_save_without": saves["without"],
         "roster_ratio": saves["with summary"] / saves["without"],
         "dashboard_after_write": statistics.median(timings),
+        "dashboard_after_write_range": (min(timings), max(timings)),
         "dashboard_six_reports_before": dashboards["six reports before"],
         "dashboard_cached": cached,
         "roster_size": len(roster.marks),
@@ -230,7 +276,8 @@ def bench_writes(client: Client, runs: int) -> dict:
         f" ms, ratio {result['roster_ratio']:.2f} (goal ≤ 1.3)"
     )
     print(
-        f"dashboard after a write: {result['dashboard_after_write']:.0f} ms (goal ≤ 300); its six "
+        f"dashboard after a write: {result['dashboard_after_write']:.0f} ms "
+        f"({min(timings):.0f}–{max(timings):.0f}; goal ≤ 300); its six "
         f"reports the old way: {result['dashboard_six_reports_before']:.0f} ms "
         f"({result['dashboard_six_reports_before'] / result['dashboard_after_write']:.1f}× "
         f"slower); cached: {cached:.1f} ms"
@@ -278,8 +325,10 @@ def bench_two_funders(runs: int) -> dict:
 # 5. Growth ---------------------------------------------------------------------------------
 
 
-def growth_point(runs: int) -> dict:
+def growth_point(runs: int, vacuum: bool) -> dict:
     """One database's numbers (run in a subprocess per database)."""
+    if vacuum:
+        vacuum_analyze()
     medians = interleaved(
         {
             "now region": lambda: new_report(["region"]),
@@ -292,12 +341,13 @@ def growth_point(runs: int) -> dict:
     return {"enrolments": Enrolment.objects.count(), "marks": Attendance.objects.count(), **medians}
 
 
-def bench_growth(urls: list[str], runs: int) -> list[dict]:
+def bench_growth(urls: list[str], runs: int, vacuum: bool) -> list[dict]:
     points = []
     for url in urls:
         env = {**os.environ, "DATABASE_URL": url}
+        flags = ["--growth-point", "--runs", str(runs)] + ([] if vacuum else ["--no-vacuum"])
         done = subprocess.run(  # noqa: S603 (this script, this Python)
-            [sys.executable, __file__, "--growth-point", "--runs", str(runs)],
+            [sys.executable, __file__, *flags],
             env=env,
             capture_output=True,
             text=True,
@@ -352,12 +402,16 @@ def main() -> int:
     parser.add_argument(
         "--min-marks", type=int, default=500_000, help="refuse to run on less data than this"
     )
+    parser.add_argument(
+        "--no-vacuum", action="store_true", help="measure the tables as they are (no VACUUM)"
+    )
     args = parser.parse_args()
+    vacuum = not args.no_vacuum
     if connection.vendor != "postgresql":
         print("bench/report.py needs PostgreSQL: set DATABASE_URL (see the docstring).")
         return 2
     if args.growth_point:
-        print(json.dumps(growth_point(args.runs)))
+        print(json.dumps(growth_point(args.runs, vacuum)))
         return 0
     marks = Attendance.objects.count()
     if marks < args.min_marks:
@@ -365,24 +419,41 @@ def main() -> int:
               "(manage.py seed_demo --reset --scale national).")  # fmt: skip
         return 2
     cache_kind = "Redis" if settings.REDIS_URL else "local memory (set REDIS_URL)"
+    if vacuum:
+        autovacuum = vacuum_analyze()
+        print(f"VACUUM (ANALYZE) of the tables the reports read (autovacuum here: {autovacuum})")
     with connections["default"].cursor() as cursor:
         cursor.execute("SHOW jit")
         jit = cursor.fetchone()[0]
+    load_at_start = load_average()
     print(
         f"{marks:,} attendance marks, {Enrolment.objects.count():,} enrolments; cache: "
-        f"{cache_kind}; JIT {jit}; {args.runs} rounds per measure\n"
+        f"{cache_kind}; JIT {jit}; {args.runs} rounds per measure; load average "
+        f"{load_at_start:.2f} on {os.cpu_count()} CPUs\n"
     )
     client = funder_client()
     reports = bench_reports(client, args.runs)
     writes = bench_writes(client, args.runs)
     two = bench_two_funders(max(3, args.runs // 2))
     growth = (
-        bench_growth([u for u in args.growth.split(",") if u], args.runs) if args.growth else []
+        bench_growth([u for u in args.growth.split(",") if u], args.runs, vacuum)
+        if args.growth
+        else []
     )
+    load = {"start": load_at_start, "end": load_average(), "cpus": os.cpu_count()}
+    print(f"\nload average: {load['start']:.2f} at the start, {load['end']:.2f} at the end")
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "report.json").write_text(
         json.dumps(
-            {"reports": reports, "writes": writes, "two_funders": two, "growth": growth}, indent=2
+            {
+                "reports": reports,
+                "writes": writes,
+                "two_funders": two,
+                "growth": growth,
+                "load_average": load,
+                "vacuumed": vacuum,
+            },
+            indent=2,
         )  # fmt: skip
     )
     charts(reports, writes)

@@ -47,7 +47,7 @@ logger = logging.getLogger(__name__)
 
 Status = Notification.Status
 
-GROUP = 20  # rows claimed at a time: what a crash can leave waiting for its lease
+GROUP = 50  # rows claimed at a time: what a crash can leave waiting for its lease
 PERMANENT_TRIES = 3
 TRANSIENT_TRIES = 12  # with the delays below, about six hours of trying
 RUN_SECONDS = 4 * 60  # then the task ends (its time limit is 10 minutes); the sweep goes on
