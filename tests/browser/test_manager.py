@@ -121,3 +121,32 @@ def test_managers_pages_fit_an_arabic_phone(open_page, world):
     flagged = page.locator(f"li.flag[data-session='{world['running_sessions'][1].pk}'] a")
     flagged.click()
     expect(page).to_have_url(re.compile(rf"/manage/sessions/{world['running_sessions'][1].pk}/"))
+
+
+def test_a_failed_message_is_shown_to_the_manager_on_an_arabic_phone(open_page, world, tmp_path):
+    from cohorts.models import Notification
+
+    person = world["others"][0]
+    Notification.objects.create(
+        key=f"invitation-demo:{person.pk}",
+        kind=Notification.Kind.INVITATION,
+        participant=person,
+        status=Notification.Status.FAILED,
+        attempts=3,
+        address="a.very.long.address.that.does.not.exist@region-rabat-sale-kenitra.example.org",
+        last_error="a.very.long.address.that.does.not.exist@region-rabat-sale-kenitra.example.org:"
+        " 550 5.1.1 Recipient address rejected: User unknown in virtual mailbox table",
+    )
+    page = open_page(phone=True, locale="ar-MA")
+    sign_in(page, "manager-rsk")
+    page.goto("/manage/")
+    panel = page.locator("#failed-messages")
+    expect(panel).to_contain_text("550 5.1.1")
+    expect(panel).to_contain_text(person.full_name)
+    # Measured against the screen, not innerWidth (a phone widens its layout to fit).
+    assert page.evaluate("document.documentElement.scrollWidth <= screen.width")
+    page.screenshot(path=str(tmp_path / "failed-messages-ar-phone.png"), full_page=True)
+    page.goto(f"/manage/cohorts/{world['running'].pk}/progress/")
+    expect(
+        page.locator(f"tr[data-participant='{person.pk}'] [data-col='message-failed']")
+    ).to_have_count(1)
