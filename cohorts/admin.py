@@ -36,6 +36,7 @@ from cohorts.models import (
     EnrolmentHistory,
     FunderProfile,
     ManagerProfile,
+    Notification,
     Organisation,
     Participant,
     Programme,
@@ -183,6 +184,20 @@ class EnrolmentInline(ReadOnlyInline):
     show_change_link = True
 
 
+class MessageInline(ReadOnlyInline):
+    """The messages to the person, latest first: what went, what failed and the server's
+    answer (the outbox's own page sends a failed one again)."""
+
+    model = Notification
+    fields = ["created_at", "kind", "status", "address", "attempts", "sent_at", "last_error"]
+    ordering = ["-created_at", "-id"]
+    show_change_link = True
+    verbose_name_plural = gettext_lazy("messages")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Participant)
 class ParticipantAdmin(ExportActions, ScopedAdmin):
     export_table = staticmethod(participants_table)
@@ -198,7 +213,7 @@ class ParticipantAdmin(ExportActions, ScopedAdmin):
     ]
     search_fields = ["last_name", "first_name", "last_name_ar", "first_name_ar", "email", "phone"]
     list_select_related = ["region"]
-    inlines = [EnrolmentInline]
+    inlines = [EnrolmentInline, MessageInline]
     # accounts.admin adds the invitation action (accounts sits above cohorts).
     actions = ["export_csv", "export_xlsx"]
     change_list_template = "admin/cohorts/participant/change_list.html"
@@ -211,6 +226,11 @@ class ParticipantAdmin(ExportActions, ScopedAdmin):
         ),
     ]
     raw_id_fields = ["user"]
+
+    def get_inlines(self, request, obj):
+        # Not on the "add" page: a person not yet saved has no messages (and the page's
+        # form then needs no part for them).
+        return self.inlines if obj is not None else [EnrolmentInline]
 
     @admin.display(description=gettext_lazy("language"), ordering="preferred_language")
     def language(self, obj):

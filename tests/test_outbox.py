@@ -234,6 +234,9 @@ def test_the_admin_sends_a_failed_message_again_to_the_corrected_address(admin_c
     amina.save()
     changelist = reverse("admin:cohorts_notification_changelist")
     assert failed.address in admin_client.get(changelist).content.decode()
+    # The person's page lists their messages, the failed one with the server's answer.
+    person_page = reverse("admin:cohorts_participant_change", args=[amina.pk])
+    assert "550 5.1.1 User unknown" in admin_client.get(person_page).content.decode()
     response = admin_client.post(
         changelist, {"action": "send_again", "_selected_action": [failed.pk]}, follow=True
     )
