@@ -182,3 +182,18 @@ def progress_for_many(
 
     batch = hashlib.sha256("|".join(keys).encode()).hexdigest()
     return _single_flight(f"report:batch:{batch}:building", ready, build)
+
+
+def published_progress(
+    *, group_by: list[str], year: int | None = None, region: str | None = None
+) -> dict:
+    """What any funder gets for this grouping and filters (the published figures, under
+    disclosure control), without a user: the IATI file and the monthly report use it."""
+    from reports.selectors import progress_report
+
+    params = _progress_params(group_by, year, region, None)
+    filters = report_filters(params, None)
+    return cached_payload(
+        report_key("progress", "funder", None, params),
+        lambda: report_payload(progress_report(group_by=group_by, filters=filters), "funder"),
+    )
