@@ -1,0 +1,169 @@
+"""Programme targets: kept in the admin with their history, read by the reports."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.test import Client
+from django.urls import reverse
+
+from cohorts.models import FunderProfile, Organisation
+from reports.models import Target, TargetRevision
+from reports.targets import TargetValues, combined, targets
+from tests.factories import UserFactory, manager, region
+
+pytestmark = pytest.mark.django_db
+
+ADD = reverse("admin:reports_target_add")
+
+
+def _client(user) -> Client:
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    return client
+
+
+def _form(**values) -> dict:
+    data = {
+        "year": "2019",
+        "region": "MA-04",
+        "people_trained": "",
+        "women_share_percent": "",
+        "completion_rate_percent": "",
+        "certificates": "",
+        "revisions-TOTAL_FORMS": "0",
+        "revisions-INITIAL_FORMS": "0",
+    }
+    return data | {name: str(value) for name, value in values.items()}
+
+
+# The admin ---------------------------------------------------------------------------------
+
+
+def test_a_manager_adds_a_target_and_a_change_is_recorded_with_old_and_new_values():
+    user = manager("planner")
+    client = _client(user)
+    response = client.post(ADD, _form(people_trained=450, women_share_percent="40"))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    target = Target.objects.get(year=2019, region="MA-04")
+    assert (target.people_trained, target.women_share_percent) == (450, Decimal("40.00"))
+
+    change = reverse("admin:reports_target_change", args=[target.pk])
+    response = client.post(
+        change, _form(people_trained=480, women_share_percent="40", certificates=300)
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+
+    created, updated = TargetRevision.objects.filter(target=target).order_by("changed_at", "id")
+    assert created.action == "created" and created.before is None
+    assert created.after["people_trained"] == 450
+    assert updated.action == "updated"
+    assert updated.changed_by == user
+    assert updated.before["people_trained"] == 450 and updated.after["people_trained"] == 480
+    assert updated.before["certificates"] is None and updated.after["certificates"] == 300
+    assert updated.after["women_share_percent"] == "40.00"
+
+    # The change page shows the history, read-only: who, and old → new.
+    html = client.get(change).content.decode()
+    assert "History of this target" in html
+    assert "people trained: 450 → 480" in html
+    assert "certificates: — → 300" in html
+    # Nothing editable in the history (only the inline's hidden row ids).
+    assert not re.search(
+        r'<(input|select|textarea)(?![^>]*type="hidden")[^>]*name="revisions-', html
+    )
+
+
+def test_saving_without_a_change_records_nothing():
+    target = Target(year=2019, people_trained=10)
+    target.save()
+    target.save()
+    assert TargetRevision.objects.filter(target=target).count() == 1
+
+
+def test_a_deleted_target_keeps_its_history():
+    target = Target.objects.create(year=2020, region=region("MA-01"), certificates=12)
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    target.delete(changed_by=admin)
+    deleted = TargetRevision.objects.get(action="deleted")
+    assert deleted.target is None
+    assert (deleted.year, deleted.region_id, deleted.changed_by) == (2020, "MA-01", admin)
+    assert deleted.before["certificates"] == 12
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "message"),
+    [
+        ({"women_share_percent": "140"}, "women_share_percent", "between 0 and 100"),
+        ({"completion_rate_percent": "-5"}, "completion_rate_percent", "between 0 and 100"),
+        ({"people_trained": "-3"}, "people_trained", "zero or more"),
+        ({"year": "2031", "people_trained": "10"}, "year", "The programme runs from 2018 to 2021"),
+        ({}, None, "Enter at least one figure to aim for"),
+    ],
+)
+def test_the_admin_explains_a_bad_value_and_saves_nothing(values, field, message):
+    response = _client(manager("planner")).post(ADD, _form(**values))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert message in html
+    if field:
+        assert f'id="id_{field}"' in html and "errorlist" in html
+    assert not Target.objects.exists()
+    assert not TargetRevision.objects.exists()
+
+
+def test_one_target_per_year_and_region_and_one_for_the_whole_programme():
+    client = _client(manager("planner"))
+    assert client.post(ADD, _form(people_trained=10)).status_code == 302
+    response = client.post(ADD, _form(people_trained=20))
+    assert "There is already a target for this year and region." in response.content.decode()
+    assert client.post(ADD, _form(region="", people_trained=100)).status_code == 302
+    response = client.post(ADD, _form(region="", people_trained=200))
+    assert "for this year and the whole programme" in response.content.decode()
+    assert Target.objects.count() == 2
+    # The database holds the same rule, whatever writes.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Target.objects.create(year=2019, people_trained=300)
+
+
+def test_managers_may_edit_targets_and_funders_may_not():
+    scoped = manager("rsk", regions=["MA-04"])
+    assert _client(scoped).get(ADD).status_code == 200
+    assert scoped.has_perms(["reports.add_target", "reports.change_target", "reports.view_target"])
+    funder = UserFactory(username="afd", is_staff=False)
+    FunderProfile.objects.create(
+        user=funder, organisation=Organisation.objects.get(short_name="AFD")
+    )
+    response = _client(funder).get(ADD)
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert not funder.has_perm("reports.view_target")
+
+
+# The read side -----------------------------------------------------------------------------
+
+
+def test_targets_reads_shares_as_rates_by_year_and_region():
+    Target.objects.create(
+        year=2019,
+        region=region("MA-04"),
+        people_trained=450,
+        women_share_percent=Decimal("40"),
+        completion_rate_percent=Decimal("75.5"),
+    )
+    Target.objects.create(year=2019, certificates=900)
+    assert targets() == {
+        (2019, "MA-04"): TargetValues(450, 0.4, 0.755, None),
+        (2019, None): TargetValues(None, None, None, 900),
+    }
+
+
+def test_combined_targets_sum_counts_and_weigh_shares_only_when_every_part_has_them():
+    a = TargetValues(100, 0.5, 0.8, 80)
+    b = TargetValues(300, 0.3, None, 200)
+    both = combined([a, b])
+    assert both.people_trained == 400 and both.certificates == 280
+    assert both.women_share == pytest.approx((50 + 90) / 400)
+    assert both.completion_rate is None
+    assert combined([a, None]) == TargetValues(None, None, None, None)
+    assert combined([a]) == a
