@@ -228,10 +228,9 @@ REST_FRAMEWORK = {
     # Deny by default: every view also checks the caller's role and scope.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
-    "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
-    ],
+    # Both refuse a value they cannot use with a 400 (api/filters.py), as does `?format=`.
+    "DEFAULT_FILTER_BACKENDS": ["api.filters.FilterBackend", "api.filters.OrderingFilter"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.negotiation.ContentNegotiation",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",

@@ -1,10 +1,10 @@
 """Read-only resources, each filtered by the caller's role and scope before anything else."""
 
-import django_filters
 from django.db.models import Exists, OuterRef, QuerySet
 from rest_framework import generics
 
 from api import serializers
+from api.filters import CountryFilter, DateTimeFilter, FilterSet, IdFilter, RegionFilter, YearFilter
 from api.permissions import HasAnyRole, IsManager
 from cohorts import roles
 from cohorts.models import (
@@ -56,16 +56,25 @@ class RegionList(generics.ListAPIView):
     filter_backends = []
 
 
+class OrganisationFilter(FilterSet):
+    country = CountryFilter()
+
+    class Meta:
+        model = Organisation
+        fields = ["kind", "country"]
+
+
 class OrganisationList(generics.ListAPIView):
     permission_classes = [HasAnyRole]
     serializer_class = serializers.OrganisationSerializer
     queryset = Organisation.objects.all()
-    filterset_fields = ["kind", "country"]
+    filterset_class = OrganisationFilter
     ordering_fields = ["short_name", "name"]
 
 
-class CohortFilter(django_filters.FilterSet):
-    region = django_filters.CharFilter(method="filter_region")
+class CohortFilter(FilterSet):
+    region = RegionFilter(method="filter_region")
+    year = YearFilter()
 
     class Meta:
         model = Cohort
@@ -95,11 +104,11 @@ class CohortDetail(generics.RetrieveAPIView):
         return cohorts_visible_to(self.request.user).prefetch_related("regions")
 
 
-class SessionFilter(django_filters.FilterSet):
-    region = django_filters.CharFilter(method="filter_region")
-    year = django_filters.NumberFilter(field_name="cohort__year")
-    starts_after = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
-    starts_before = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
+class SessionFilter(FilterSet):
+    region = RegionFilter(method="filter_region")
+    year = YearFilter(field_name="cohort__year")
+    starts_after = DateTimeFilter(field_name="starts_at", lookup_expr="gte")
+    starts_before = DateTimeFilter(field_name="starts_at", lookup_expr="lt")
 
     class Meta:
         model = TrainingSession
@@ -131,8 +140,8 @@ class SessionDetail(generics.RetrieveAPIView):
         return sessions_visible_to(self.request.user)
 
 
-class ParticipantFilter(django_filters.FilterSet):
-    cohort = django_filters.NumberFilter(field_name="enrolments__cohort", distinct=True)
+class ParticipantFilter(FilterSet):
+    cohort = IdFilter(field_name="enrolments__cohort", distinct=True)
 
     class Meta:
         model = Participant
@@ -171,8 +180,8 @@ class EnrolmentList(generics.ListAPIView):
         return roles.scope_enrolments(Enrolment.objects.all(), self.request.user)
 
 
-class AttendanceFilter(django_filters.FilterSet):
-    cohort = django_filters.NumberFilter(field_name="session__cohort")
+class AttendanceFilter(FilterSet):
+    cohort = IdFilter(field_name="session__cohort")
 
     class Meta:
         model = Attendance
