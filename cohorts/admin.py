@@ -164,8 +164,8 @@ class ManagerProfileAdmin(admin.ModelAdmin):
 
 @admin.register(FunderProfile)
 class FunderProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "organisation"]
-    list_filter = ["organisation"]
+    list_display = ["user", "organisation", "monthly_report", "language"]
+    list_filter = ["organisation", "monthly_report"]
     autocomplete_fields = ["user"]
 
 

@@ -459,6 +459,7 @@ class Notification(models.Model):
         CERTIFICATE = "certificate", _("Certificate")
         INVITATION = "invitation", _("Account invitation")
         RESET = "reset", _("Password reset")
+        MONTHLY_REPORT = "monthly_report", _("Monthly report to a funder")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting to be sent")
@@ -564,6 +565,16 @@ class FunderProfile(models.Model):
     )
     organisation = models.ForeignKey(
         Organisation, verbose_name=_("organisation"), on_delete=models.PROTECT
+    )
+    # The monthly report e-mailed on the 1st (reports.monthly_report): on unless the funder
+    # turns it off, on their settings page or from the link in the e-mail.
+    monthly_report = models.BooleanField(
+        _("monthly report by e-mail"),
+        default=True,
+        help_text=_("The programme's progress report, e-mailed on the 1st of each month."),
+    )
+    language = models.CharField(
+        _("language of e-mails"), max_length=2, choices=Language.choices, default=Language.FRENCH
     )
 
     class Meta:

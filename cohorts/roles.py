@@ -21,6 +21,8 @@ _MANAGER_PERMISSIONS = {
     "region": ["view"],
     "organisation": ["view"],
     "programme": ["view"],
+    # Funder accounts: whether each gets the monthly report (the funder changes it).
+    "funderprofile": ["view"],
 }
 
 

@@ -5,6 +5,8 @@ what is due and put it in the outbox, which is safe to run twice or to lose: the
 re-derive what is due from the database, and the outbox keeps one row per message.
 """
 
+import datetime
+
 from celery import shared_task
 
 from certificates.models import AttendanceAlert, Certificate
@@ -13,6 +15,7 @@ from cohorts.models import Notification
 from cohorts.queue import enqueue_now
 from messaging import outbox
 from messaging.alerts import alert_notify, alerts_sweep, digests_send
+from messaging.monthly_report import monthly_reports_put, report_month
 from messaging.notices import Due, notices_due, notices_put
 from messaging.sender_lock import single_sender
 
@@ -65,6 +68,14 @@ def sweep_alerts(cohort_ids: list[int] | None = None) -> dict:
 def send_digests() -> int:
     """Monday morning: each manager's digest, into the outbox."""
     return digests_send()
+
+
+@shared_task
+def send_monthly_reports(month: str | None = None) -> dict:
+    """The 1st of the month: the report for the month before to each funder contact, into
+    the outbox (once per contact and month). `month` ("2026-11") puts that month's instead."""
+    start = datetime.date.fromisoformat(f"{month}-01") if month else report_month()
+    return {"month": f"{start:%Y-%m}", "put": monthly_reports_put(month=start)}
 
 
 @shared_task

@@ -9,6 +9,7 @@ class ReportsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from reports import monthly_report  # noqa: F401  (its composer, with the outbox)
         from reports.roles import managers_permissions_sync
 
         # Permissions exist only after migrate has run, so the group is synced afterwards.

@@ -1,6 +1,6 @@
 """Server-rendered pages. Each audience's module lists its own URLs."""
 
-from web.views import accounts, funder, manager, public, trainee
+from web.views import accounts, funder, funder_settings, manager, public, trainee
 
 app_name = "web"
 
@@ -9,5 +9,6 @@ urlpatterns = [
     *trainee.urlpatterns,
     *manager.urlpatterns,
     *funder.urlpatterns,
+    *funder_settings.urlpatterns,
     *accounts.urlpatterns,
 ]

@@ -65,6 +65,12 @@ app.conf.update(
             "task": "messaging.tasks.send_digests",
             "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
         },
+        # The 1st of each month, 07:00 local time: the report for the month before to each
+        # funder contact (once per contact and month).
+        "funder-monthly-reports": {
+            "task": "messaging.tasks.send_monthly_reports",
+            "schedule": crontab(day_of_month=1, hour=7, minute=0),
+        },
     },
 )
 app.autodiscover_tasks()
