@@ -1,6 +1,6 @@
 from django.urls import path
 
-from api.views import attendance, auth, certificates, me, reports, resources
+from api.views import attendance, auth, certificates, iati, me, reports, resources
 
 app_name = "api"
 
@@ -59,4 +59,5 @@ urlpatterns = [
     path("certificate-batches/<int:pk>/", certificates.BatchDetail.as_view(), name="batch"),
     path("reports/progress/", reports.ProgressReport.as_view(), name="report-progress"),
     path("reports/timeline/", reports.TimelineReport.as_view(), name="report-timeline"),
+    path("reports/iati.xml", iati.IatiActivityFile.as_view(), name="report-iati"),
 ]

@@ -299,6 +299,43 @@ REPORT_CACHE_SECONDS = env.integer(
     "REPORT_CACHE_SECONDS", 3600, doc="How long a report stays cached (writes invalidate it)."
 )
 
+# The IATI activity file (reports.iati): the organisations' identifiers it is published under.
+IATI_REPORTING_ORG_REF = env.string(
+    "IATI_REPORTING_ORG_REF",
+    "FR-INSEE-200053791",
+    doc="IATI organisation identifier of the reporting organisation, the programme's pilot "
+    "(Région Occitanie: FR-INSEE- and its SIREN number).",
+)
+IATI_ACTIVITY_IDENTIFIER = env.string(
+    "IATI_ACTIVITY_IDENTIFIER",
+    f"{IATI_REPORTING_ORG_REF}-R2021",
+    doc="The activity's IATI identifier: the reporting organisation's identifier, a hyphen "
+    "and the programme's own code (default: IATI_REPORTING_ORG_REF followed by -R2021).",
+)
+
+
+def _organisation_refs(items: list[str]) -> dict[str, str]:
+    pairs = [item.partition("=") for item in items]
+    if any(not name.strip() or not sep or not ref.strip() for name, sep, ref in pairs):
+        raise ValueError("IATI_ORGANISATION_REFS must be short_name=identifier pairs")
+    return {name.strip(): ref.strip() for name, _, ref in pairs}
+
+
+IATI_ORGANISATION_REFS = _organisation_refs(
+    env.csv(
+        "IATI_ORGANISATION_REFS",
+        "AFD=FR-3",
+        doc="IATI identifiers of the other partners, as short_name=identifier pairs, "
+        "comma-separated (default AFD=FR-3); a partner without one is named without a ref.",
+    )
+)
+IATI_ACTIVITY_STATUS = env.string(
+    "IATI_ACTIVITY_STATUS",
+    "",
+    doc="IATI activity status code (ActivityStatus codelist, e.g. 4 once closed); empty: "
+    "from the programme's dates (2 during, 3 after).",
+)
+
 # HTTPS: only trust X-Forwarded-Proto when a proxy in front really sets it (else any client
 # could claim HTTPS); cookies are then sent over HTTPS only.
 BEHIND_HTTPS_PROXY = env.boolean(
