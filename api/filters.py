@@ -21,6 +21,7 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions
@@ -91,8 +92,8 @@ class _DateTimeField(forms.Field):
 class _Expects:
     """Every message of the filter's form field says what the filter expects.
 
-    The form field is built once per request (each FilterSet copies its filters), so the
-    message is in the request's language.
+    The message is lazy: the form field may be built once for all requests (the schema
+    generator builds the class's own), and each request reads it in its language.
     """
 
     extra: dict
@@ -105,7 +106,7 @@ class _Expects:
     def field(self):
         if not hasattr(self, "_field"):
             field = super().field  # type: ignore[misc]
-            message = _literal(self.expected())
+            message = lazy(lambda: _literal(self.expected()), str)()
             field.error_messages = dict.fromkeys(field.error_messages, message)
             field.validators = [_one_message(field.validators, message)]
         return self._field
@@ -137,6 +138,7 @@ class IdFilter(_Expects, django_filters.NumberFilter):
     """An id: a whole number from 1, not looked up (see the module's docstring)."""
 
     field_class = forms.IntegerField
+    openapi = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", 1)
@@ -149,6 +151,7 @@ class IdFilter(_Expects, django_filters.NumberFilter):
 
 class YearFilter(_Expects, django_filters.NumberFilter):
     field_class = forms.IntegerField
+    openapi = {"type": "integer", "minimum": FIRST_YEAR, "maximum": LAST_YEAR}
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", FIRST_YEAR)
@@ -175,6 +178,10 @@ class _PatternFilter(_Expects, django_filters.CharFilter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("regex", self.pattern)
         super().__init__(*args, **kwargs)
+
+    @property
+    def openapi(self) -> dict:
+        return {"type": "string", "pattern": self.pattern.pattern}
 
 
 class RegionFilter(_PatternFilter):
@@ -235,19 +242,26 @@ class OrderingFilter(drf_filters.OrderingFilter):
         terms = [term.strip() for term in (param or "").split(",") if term.strip()]
         if not terms:
             return self.get_default_ordering(view)
-        valid = sorted(
-            name for name, _label in self.get_valid_fields(queryset, view, {"request": request})
-        )
+        valid = self._valid(queryset, view, request)
         if any(term.removeprefix("-") not in valid for term in terms):
-            raise exceptions.ValidationError(
-                {
-                    self.ordering_param: [
-                        gettext(
-                            "Expected a comma-separated list of %(fields)s, each optionally "
-                            "preceded by - for descending order."
-                        )
-                        % {"fields": ", ".join(valid)}
-                    ]
-                }
-            )
+            raise exceptions.ValidationError({self.ordering_param: [self._expected(valid)]})
         return terms
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        # The queryset only tells the model: the views' get_queryset() needs a caller.
+        model = view.get_serializer_class().Meta.model
+        valid = self._valid(model._default_manager.none(), view, getattr(view, "request", None))
+        for parameter in parameters:
+            parameter["description"] = self._expected(valid)
+        return parameters
+
+    def _valid(self, queryset, view, request) -> list[str]:
+        fields = self.get_valid_fields(queryset, view, {"request": request})
+        return sorted(name for name, _label in fields)
+
+    def _expected(self, valid: list[str]) -> str:
+        return gettext(
+            "Expected a comma-separated list of %(fields)s, each optionally preceded by - "
+            "for descending order."
+        ) % {"fields": ", ".join(valid)}

@@ -245,6 +245,15 @@ def test_the_messages_are_in_the_requests_language(api):
     assert "Expected" not in response.json()["error"]["fields"]["modality"][0]
 
 
+def test_the_language_is_the_requests_even_after_the_schema_built_the_form_fields(api):
+    for flt in _filters("/api/v1/sessions/").values():
+        with translation.override("fr"):
+            assert flt.field  # what drf-spectacular does when it documents the choices
+    for language, words in [("en", "Expected one of"), ("fr", "Valeurs attendues")]:
+        response = api.get("/api/v1/sessions/?modality=nope", HTTP_ACCEPT_LANGUAGE=language)
+        assert words in response.json()["error"]["fields"]["modality"][0]
+
+
 def test_an_id_filter_does_not_tell_which_ids_exist(api):
     """A cohort that does not exist and one outside the caller's regions look the same."""
     session = SessionFactory()  # a cohort in MA-04
