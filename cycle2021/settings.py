@@ -338,7 +338,7 @@ IATI_ACTIVITY_STATUS = env.string(
 )
 
 # HTTPS: only trust X-Forwarded-Proto when a proxy in front really sets it (else any client
-# could claim HTTPS); cookies are then sent over HTTPS only.
+# could claim HTTPS).
 BEHIND_HTTPS_PROXY = env.boolean(
     "BEHIND_HTTPS_PROXY",
     False,
@@ -346,8 +346,38 @@ BEHIND_HTTPS_PROXY = env.boolean(
 )
 if BEHIND_HTTPS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SESSION_COOKIE_SECURE = BEHIND_HTTPS_PROXY
-CSRF_COOKIE_SECURE = BEHIND_HTTPS_PROXY
+# In production the site is HTTPS only: plain HTTP is redirected to it. Behind a proxy that
+# terminates HTTPS, BEHIND_HTTPS_PROXY must be on too, or every request looks like plain
+# HTTP and is redirected again. Off under DEBUG, and in docker-compose.yml's plain-HTTP stack.
+SECURE_SSL_REDIRECT = env.boolean(
+    "SECURE_SSL_REDIRECT", not DEBUG, doc="Redirect plain HTTP to HTTPS (default: on unless DEBUG)."
+)
+# HSTS: a browser that reached the site over HTTPS refuses plain HTTP to it for this long.
+# A year, the usual production value (and the least the browsers' preload lists accept);
+# Django sends the header over HTTPS only. 0 turns it off.
+SECURE_HSTS_SECONDS = env.integer(
+    "SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600,
+    doc="Seconds browsers must use HTTPS only (HSTS; default a year unless DEBUG, 0 off).",
+)  # fmt: skip
+# Off unless asked. includeSubDomains binds every name under the site's host to HTTPS for a
+# year, names whoever runs the tracker may not control (a council's other services).
+# Preloading needs it, ships the host in the browsers themselves and takes months to undo.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean(
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", False,
+    doc="HSTS covers the host's subdomains too (default off).",
+)  # fmt: skip
+SECURE_HSTS_PRELOAD = env.boolean(
+    "SECURE_HSTS_PRELOAD", False,
+    doc="HSTS asks to be preloaded in browsers (needs SECURE_HSTS_INCLUDE_SUBDOMAINS).",
+)  # fmt: skip
+# check --deploy warns while these two are off (W005, W021); off is the decision above.
+SILENCED_SYSTEM_CHECKS = [
+    *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+    *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+]
+# Cookies travel over HTTPS only whenever the site is served over it.
+SESSION_COOKIE_SECURE = BEHIND_HTTPS_PROXY or SECURE_SSL_REDIRECT
+CSRF_COOKIE_SECURE = BEHIND_HTTPS_PROXY or SECURE_SSL_REDIRECT
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 

@@ -1,5 +1,6 @@
 """docker-compose.yml and the Dockerfile agree with the code; checked without a Docker engine."""
 
+import ast
 import importlib
 import json
 import re
@@ -14,6 +15,7 @@ import yaml
 from celery import Celery
 from celery.app.utils import find_app
 from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
 
 import worker
 from cycle2021 import env
@@ -370,6 +372,37 @@ def test_gunicorn_serves_the_healthcheck_url_on_the_exposed_port(
     }
     b"".join(application(environ, lambda status, headers, exc_info=None: statuses.append(status)))
     assert statuses == ["200 OK"]
+
+
+@pytest.mark.django_db
+def test_the_healthcheck_passes_behind_an_https_proxy_with_the_redirect_on(services, settings):
+    """This stack serves plain HTTP (no redirect); deployed behind a proxy that terminates
+    HTTPS (BEHIND_HTTPS_PROXY=1, SECURE_SSL_REDIRECT=1), the healthcheck still calls gunicorn
+    over plain HTTP, and must not be redirected."""
+    variables = environment(services["web"])
+    assert (variables["BEHIND_HTTPS_PROXY"], variables["SECURE_SSL_REDIRECT"]) == ("0", "0")
+    check = " ".join(argv(services["web"]["healthcheck"]["test"]))
+    url = urlsplit(re.search(r"https?://[^'\"\s]+", check)[0])
+    sent = re.search(r"headers=(\{[^}]*\})", check)
+    headers = ast.literal_eval(sent[1]) if sent else {}
+    settings.ALLOWED_HOSTS = variables["ALLOWED_HOSTS"].split(",")
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    application = WSGIHandler()  # its middleware reads the settings above
+
+    def status(extra_headers):
+        statuses = []
+        environ = {
+            "REQUEST_METHOD": "GET", "PATH_INFO": url.path, "QUERY_STRING": "",
+            "SERVER_NAME": url.hostname, "SERVER_PORT": str(url.port), "HTTP_HOST": url.netloc,
+            "wsgi.input": BytesIO(), "wsgi.errors": StringIO(), "wsgi.url_scheme": url.scheme,
+            **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in extra_headers.items()},
+        }  # fmt: skip
+        b"".join(application(environ, lambda s, h, exc_info=None: statuses.append(s)))
+        return statuses[0]
+
+    assert status({}).startswith("301")  # what it would get without saying HTTPS
+    assert status(headers) == "200 OK"
 
 
 def test_worker_and_beat_run_the_projects_celery_app(services, dockerfile):
