@@ -16,7 +16,7 @@ class TargetRevisionInline(admin.TabularInline):
     model = TargetRevision
     fk_name = "target"
     fields = ["changed_at", "changed_by", "action", "changes"]
-    readonly_fields = fields
+    readonly_fields = ["changed_at", "changed_by", "action", "changes"]
     extra = 0
     can_delete = False
     verbose_name_plural = gettext_lazy("History of this target")
@@ -34,7 +34,9 @@ class TargetRevisionInline(admin.TabularInline):
     @admin.display(description=gettext_lazy("changes"))
     def changes(self, revision: TargetRevision):
         before, after = revision.before or {}, revision.after or {}
-        labels = {name: Target._meta.get_field(name).verbose_name for name in FIGURES}
+        labels = {
+            name: getattr(Target._meta.get_field(name), "verbose_name", name) for name in FIGURES
+        }
         lines = [
             (str(labels[name]), _shown(before.get(name)), _shown(after.get(name)))
             for name in FIGURES
@@ -72,7 +74,9 @@ class TargetRevisionAdmin(admin.ModelAdmin):
     list_display = ["changed_at", "year", "region", "action", "changed_by"]
     list_filter = ["year", "region", "action"]
     fields = ["changed_at", "changed_by", "action", "year", "region", "target", "before", "after"]
-    readonly_fields = fields
+    readonly_fields = [
+        "changed_at", "changed_by", "action", "year", "region", "target", "before", "after",
+    ]  # fmt: skip
 
     def has_add_permission(self, request):
         return False

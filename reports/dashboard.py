@@ -4,8 +4,13 @@ Built from the caller's cached progress reports (reports.caller), so a funder
 gets small groups withheld and a manager their own regions, exactly as through the API.
 Aggregates only: every row is a group (region, year, sex, role), never a person.
 
-The page and the PDF report both render this structure; labels are resolved to strings in
-the active language when it is built.
+The page, the PDF report and the workbook (reports.workbook) all render this structure;
+labels are resolved to strings in the active language when it is built.
+
+Targets (reports.targets) sit next to the actuals they are about, as columns of their own
+("Target: people trained" after "People"), for the rows a target exists for: a region,
+a programme year, a region in a year, and the totals. Over several years or regions
+they are combined (`reports.targets.combined`). A withheld actual keeps its target.
 """
 
 from __future__ import annotations
@@ -19,8 +24,17 @@ from django.utils.translation import gettext as _
 
 from certificates.models import CompletionRule
 from certificates.rules import Rule
+from cohorts import roles
 from cohorts.models import Participant, Region
-from reports.caller import progress_for_many
+from reports.caller import (
+    cached_payload,
+    caller_scope,
+    progress_for_many,
+    report_filters,
+    report_key,
+    report_payload,
+)
+from reports.targets import TargetValues, combined, targets
 
 YEARS = (2018, 2019, 2020, 2021)
 MISSING = "—"
@@ -34,6 +48,12 @@ class Cell:
     display: str
     suppressed: bool = False
     raw: str = ""  # what the numbers are made of, for data attributes: "8" or "7/8"
+    target: bool = False  # a target ("people_target"), not an actual
+
+    @property
+    def percent(self) -> bool:
+        """Whether the value is a rate between 0 and 1 (shown as a percentage)."""
+        return self.measure.removesuffix("_target") in RATE_MEASURES
 
 
 @dataclass(frozen=True)
@@ -42,6 +62,11 @@ class Row:
     label: str
     cells: list[Cell]
     suppressed: bool = False
+    sublabels: tuple[str, ...] = ()  # the further keys' labels (region × year: the year)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return (self.label, *self.sublabels)
 
 
 @dataclass(frozen=True)
@@ -52,6 +77,17 @@ class Table:
     columns: list[tuple[str, str]]  # (measure, label)
     rows: list[Row]
     totals: Row
+    sub_key_labels: tuple[str, ...] = ()  # the further keys' headers
+    note: str = ""  # what the table counts, when it differs from the others
+
+    @property
+    def key_labels(self) -> tuple[str, ...]:
+        return (self.key_label, *self.sub_key_labels)
+
+    @property
+    def width(self) -> int:
+        """Its number of columns, keys included."""
+        return len(self.key_labels) + len(self.columns)
 
 
 @dataclass(frozen=True)
@@ -97,6 +133,13 @@ class Dashboard:
     filters: list[tuple[str, str]]  # (label, value shown), for the PDF and the page
     generated_at: str = ""
     notes: list[str] = field(default_factory=list)
+    # The headline's targets by measure, and how much of a count target is reached.
+    headline_targets: dict[str, Cell] = field(default_factory=dict)
+    headline_reached: dict[str, str] = field(default_factory=dict)
+    data_as_of: str = ""  # when the figures were computed from the data (local time)
+
+    def table(self, table_id: str) -> Table | None:
+        return next((t for t in self.tables if t.id == table_id), None)
 
 
 def measure_labels() -> dict[str, str]:
@@ -107,11 +150,27 @@ def measure_labels() -> dict[str, str]:
         "enrolled": pgettext("dashboard", "Enrolled"),
         "withdrawn": pgettext("dashboard", "Withdrawn"),
         "sessions_held": pgettext("dashboard", "Sessions held"),
+        "attendance_marks": pgettext("dashboard", "Attendance marks"),
         "attendance_rate": pgettext("dashboard", "Attendance rate"),
         "completion_rate": pgettext("dashboard", "Completion rate"),
         "certificates_issued": pgettext("dashboard", "Certificates issued"),
         "women_share": pgettext("dashboard", "Women's share"),
+        "people_target": pgettext("dashboard", "Target: people trained"),
+        "completion_rate_target": pgettext("dashboard", "Target: completion rate"),
+        "certificates_issued_target": pgettext("dashboard", "Target: certificates"),
+        "women_share_target": pgettext("dashboard", "Target: women's share"),
     }
+
+
+RATE_MEASURES = frozenset({"attendance_rate", "completion_rate", "women_share", "excused_rate"})
+
+# The measure a target is about -> its field in reports.targets.TargetValues.
+TARGET_FIELDS = {
+    "people": "people_trained",
+    "completion_rate": "completion_rate",
+    "certificates_issued": "certificates",
+    "women_share": "women_share",
+}
 
 
 TABLE_MEASURES = (
@@ -121,6 +180,14 @@ TABLE_MEASURES = (
     "sessions_held",
     "attendance_rate",
     "completion_rate",
+    "certificates_issued",
+)
+TIMELINE_TABLE_MEASURES = (
+    "people",
+    "enrolled",
+    "sessions_held",
+    "attendance_marks",
+    "attendance_rate",
     "certificates_issued",
 )
 HEADLINE_MEASURES = (
@@ -199,43 +266,207 @@ def _women(report: dict, key: str) -> dict:
 # The caller's reports, by grouping (see build_dashboard).
 Reports = dict[tuple[str, ...], dict]
 
+# Which targets a row is measured against: (year, region or None) pairs, combined.
+TargetParts = list[tuple[int, str | None]]
 
-def _table(reports: Reports, key, title, names, *, with_share: bool) -> Table:
-    report = reports[(key,)]
-    columns = [(m, measure_labels()[m]) for m in TABLE_MEASURES]
-    women = {}
-    if with_share:
-        columns.append(("women_share", measure_labels()["women_share"]))
-        women = _women(reports[(key, "sex")], key)
-    rows = []
+
+def _key_header(key: str) -> str:
+    return {
+        "region": pgettext("dashboard", "Region"),
+        "year": pgettext("dashboard", "Year"),
+        "sex": pgettext("dashboard", "Sex"),
+        "role": pgettext("dashboard", "Role"),
+        "period": pgettext("dashboard", "Calendar year"),
+    }[key]
+
+
+def _target_cell(measure: str, values: TargetValues) -> Cell:
+    value = getattr(values, TARGET_FIELDS[measure])
+    name = f"{measure}_target"
+    if value is None:
+        return Cell(name, None, "", target=True)
+    if measure in RATE_MEASURES:
+        return Cell(name, value, percent(value), raw=repr(value), target=True)
+    return Cell(name, value, count(value), raw=str(value), target=True)
+
+
+class _Targets:
+    """The targets that apply to the dashboard's rows, for these filters and this caller."""
+
+    def __init__(self, user, *, year: int | None, region: str | None):
+        self.all = targets()
+        self.years = [year] if year else list(YEARS)
+        scope = roles.region_scope(user) if roles.user_role(user) == "manager" else None
+        # A region filter, a scoped manager's regions, or the whole programme's rows.
+        self.regions: list[str | None]
+        if region:
+            self.regions = [region]
+        elif scope is not None:
+            self.regions = [*sorted(scope)]
+        else:
+            self.regions = [None]
+
+    def of(self, parts: TargetParts) -> TargetValues:
+        return combined(self.all.get(part) for part in parts)
+
+    def overall(self) -> TargetValues:
+        return self.of([(y, r) for y in self.years for r in self.regions])
+
+    # The groupings whose rows targets apply to (targets are per programme year and region).
+    APPLY_TO = frozenset({("region",), ("year",), ("region", "year")})
+
+    def for_key(self, keys: tuple[str, ...], row: dict) -> TargetValues | None:
+        """The target of one row of a report grouped by `keys`; None if targets do not
+        apply (sex, role, a calendar year)."""
+        if keys == ("region",):
+            return self.of([(y, row["region"]) for y in self.years])
+        if keys == ("year",):
+            return self.of([(row["year"], r) for r in self.regions])
+        if keys == ("region", "year"):
+            return self.of([(row["year"], row["region"])])
+        return None
+
+
+def _with_targets(
+    measures: tuple[str, ...], rows: list[list[Cell]], targets_: list[TargetValues | None]
+) -> tuple[list[str], list[list[Cell]]]:
+    """The measures with a target column after each that has a target in some row (the
+    totals included), and the rows' cells with their targets in those columns."""
+    wanted = [
+        m
+        for m in measures
+        if m in TARGET_FIELDS
+        and any(t is not None and getattr(t, TARGET_FIELDS[m]) is not None for t in targets_)
+    ]
+    columns: list[str] = []
+    for m in measures:
+        columns.append(m)
+        if m in wanted:
+            columns.append(f"{m}_target")
+    out = []
+    for cells, target in zip(rows, targets_, strict=True):
+        by_measure = {c.measure: c for c in cells}
+        line = []
+        for name in columns:
+            if name.endswith("_target"):
+                line.append(_target_cell(name.removesuffix("_target"), target or _NO_TARGET))
+            else:
+                line.append(by_measure[name])
+        out.append(line)
+    return columns, out
+
+
+_NO_TARGET = TargetValues(None, None, None, None)
+
+
+def _table(
+    reports: Reports,
+    keys: tuple[str, ...],
+    title: str,
+    names,
+    goals: _Targets,
+    *,
+    with_share: bool,
+) -> Table:
+    report = reports[keys]
+    measures = TABLE_MEASURES + (("women_share",) if with_share else ())
+    women = _women(reports[(keys[0], "sex")], keys[0]) if with_share else {}
+    cells_of_rows: list[list[Cell]] = []
+    targets_: list[TargetValues | None] = []
     for row in report["rows"]:
         cells = [_cell(m, row) for m in TABLE_MEASURES]
         if with_share:
-            count_, withheld = women.get(row[key], (0, False))
+            count_, withheld = women.get(row[keys[0]], (0, False))
             cells.append(
                 _share_cell(count_, row.get("enrolled"), withheld or bool(row.get("suppressed")))
             )
-        rows.append(
-            Row(str(row[key]), _key_label(key, row[key], names), cells, bool(row.get("suppressed")))
-        )
+        cells_of_rows.append(cells)
+        targets_.append(goals.for_key(keys, row))
     totals = report["totals"]
     total_cells = [_cell(m, totals) for m in TABLE_MEASURES]
     if with_share:
         total_cells.append(_headline_share(reports, totals))
+    columns, lines = _with_targets(
+        measures,
+        [*cells_of_rows, total_cells],
+        [*targets_, goals.overall() if keys in goals.APPLY_TO else None],
+    )
+    labels = measure_labels()
+    rows = [
+        Row(
+            "/".join(str(row[k]) for k in keys),
+            _key_label(keys[0], row[keys[0]], names),
+            cells,
+            bool(row.get("suppressed")),
+            tuple(_key_label(k, row[k], names) for k in keys[1:]),
+        )
+        for row, cells in zip(report["rows"], lines, strict=False)
+    ]
     return Table(
-        id=f"by-{key}",
+        id="by-" + "-".join(keys),
         title=title,
-        key_label={
-            "region": pgettext("dashboard", "Region"),
-            "year": pgettext("dashboard", "Year"),
-            "sex": pgettext("dashboard", "Sex"),
-            "role": pgettext("dashboard", "Role"),
-        }[key],
-        columns=columns,
+        key_label=_key_header(keys[0]),
+        sub_key_labels=tuple(_key_header(k) for k in keys[1:]),
+        columns=[(m, labels[m]) for m in columns],
         rows=rows,
         totals=Row(
-            "total", pgettext("dashboard", "All"), total_cells, bool(totals.get("suppressed"))
+            "total",
+            pgettext("dashboard", "All"),
+            lines[-1],
+            bool(totals.get("suppressed")),
+            ("",) * (len(keys) - 1),
         ),
+    )
+
+
+def _timeline_table(payload: dict) -> Table:
+    labels = measure_labels()
+    return Table(
+        id="timeline",
+        title=_("Over time, by calendar year"),
+        key_label=_key_header("period"),
+        columns=[(m, labels[m]) for m in TIMELINE_TABLE_MEASURES],
+        rows=[
+            Row(
+                str(row["period"]),
+                str(row["period"]),
+                [_cell(m, row) for m in TIMELINE_TABLE_MEASURES],
+                bool(row.get("suppressed")),
+            )
+            for row in payload["rows"]
+        ],
+        totals=Row(
+            "total",
+            pgettext("dashboard", "All"),
+            [_cell(m, payload["totals"]) for m in TIMELINE_TABLE_MEASURES],
+            bool(payload["totals"].get("suppressed")),
+        ),
+        note=_(
+            "Each figure in the calendar year it is about: enrolments by their date, sessions "
+            "and attendance by the session's date, certificates by their date of issue. "
+            "People: those with any of these in the year. Completion has no date and is not "
+            "shown here."
+        ),
+    )
+
+
+def timeline_for(user, *, year: int | None = None, region: str | None = None) -> dict | None:
+    """The timeline by calendar year the API would give this user for the same filters
+    (`GET /api/v1/reports/timeline/?period=year`), from the same cache entry; None when the
+    API would refuse it: a funder's timeline is published for the whole programme only
+    (reports.disclosure), never for a year or a region."""
+    from reports.selectors import timeline_report
+
+    # The shape of the API's validated query (api.views.reports.TimelineQuery).
+    params: dict = {"period": "year"}
+    params |= {k: v for k, v in (("year", year), ("region", region)) if v is not None}
+    role, scope = caller_scope(user)
+    if role == "funder" and (year is not None or region is not None):
+        return None
+    filters = report_filters(params, scope)
+    return cached_payload(
+        report_key("timeline", role, scope, params),
+        lambda: report_payload(timeline_report(period="year", filters=filters), role),
     )
 
 
@@ -245,6 +476,13 @@ def _headline_share(reports: Reports, totals: dict) -> Cell:
     withheld = bool(totals.get("suppressed")) or any(row.get("suppressed") for row in women)
     number = sum(row["enrolled"] or 0 for row in women)
     return _share_cell(number, totals.get("enrolled"), withheld)
+
+
+def reached(actual: Cell, target: Cell) -> str:
+    """How much of a count target the actual reaches ("92 % of the target"), or ""."""
+    if actual.value is None or not target.value or actual.percent:
+        return ""
+    return _("%(percent)s of the target") % {"percent": percent(actual.value / target.value)}
 
 
 def attendance_threshold() -> float:
@@ -267,9 +505,29 @@ def _series(id_, title, table: Table, measure: str, **options) -> Series:
     )
 
 
-# The groupings the dashboard reads: its four tables and the women's share of two of them
+# The groupings the dashboard reads: its five tables and the women's share of two of them
 # (by sex alone: the headline share, and the table by sex).
-DASHBOARD_GROUPINGS = [["region"], ["region", "sex"], ["year"], ["year", "sex"], ["sex"], ["role"]]
+DASHBOARD_GROUPINGS = [
+    ["region"],
+    ["region", "sex"],
+    ["year"],
+    ["year", "sex"],
+    ["sex"],
+    ["role"],
+    ["region", "year"],
+]
+
+
+def _oldest(stamps: list[str]) -> str:
+    """The earliest of ISO timestamps, in local time ("2026-12-03 09:14"), or ""."""
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    if not stamps:
+        return ""
+    oldest = min(datetime.fromisoformat(stamp) for stamp in stamps)
+    return timezone.localtime(oldest).strftime("%Y-%m-%d %H:%M")
 
 
 def build_dashboard(user, *, year: int | None = None, region: str | None = None) -> Dashboard:
@@ -280,7 +538,7 @@ def build_dashboard(user, *, year: int | None = None, region: str | None = None)
     names = region_names(language)
     filters = {"year": year, "region": region}
     # Every report the tables below read, read from the cache at once, or computed together
-    # when not cached (one pass over the data after a write, instead of six).
+    # when not cached (one pass over the data after a write, instead of seven).
     reports: Reports = dict(
         zip(
             (tuple(g) for g in DASHBOARD_GROUPINGS),
@@ -288,17 +546,35 @@ def build_dashboard(user, *, year: int | None = None, region: str | None = None)
             strict=True,
         )
     )
+    timeline = timeline_for(user, year=year, region=region)
+    goals = _Targets(user, year=year, region=region)
     # The totals are over everything filtered, whatever the grouping: the by-region report
     # has them, one report fewer to compute.
     overall = reports[("region",)]
     totals = overall["totals"]
     headline = [_cell(m, totals) for m in HEADLINE_MEASURES if m != "women_share"]
     headline.append(_headline_share(reports, totals))
+    overall_target = goals.overall()
+    headline_targets = {
+        cell.measure: _target_cell(cell.measure, overall_target)
+        for cell in headline
+        if cell.measure in TARGET_FIELDS
+        and getattr(overall_target, TARGET_FIELDS[cell.measure]) is not None
+    }
+    headline_reached = {
+        cell.measure: text
+        for cell in headline
+        if cell.measure in headline_targets
+        and (text := reached(cell, headline_targets[cell.measure]))
+    }
 
-    by_region = _table(reports, "region", _("By region"), names, with_share=True)
-    by_year = _table(reports, "year", _("By year"), names, with_share=True)
-    by_sex = _table(reports, "sex", _("By sex"), names, with_share=False)
-    by_role = _table(reports, "role", _("By role"), names, with_share=False)
+    by_region = _table(reports, ("region",), _("By region"), names, goals, with_share=True)
+    by_year = _table(reports, ("year",), _("By year"), names, goals, with_share=True)
+    by_sex = _table(reports, ("sex",), _("By sex"), names, goals, with_share=False)
+    by_role = _table(reports, ("role",), _("By role"), names, goals, with_share=False)
+    by_region_year = _table(
+        reports, ("region", "year"), _("By region and year"), names, goals, with_share=False
+    )
 
     threshold = attendance_threshold()
     series = [
@@ -342,13 +618,35 @@ def build_dashboard(user, *, year: int | None = None, region: str | None = None)
             names.get(region, region) if region else _("All regions"),
         ),
     ]
+    # The oldest of the reports read: every write since would have refreshed them all.
+    read = [*reports.values(), *([timeline] if timeline else [])]
+    computed = [r["generated_at"] for r in read if r.get("generated_at")]
+    notes = []
+    if timeline is None:
+        notes.append(
+            _(
+                "The figures over time are published for the whole programme only: clear "
+                "the filters to see them."
+            )
+        )
     return Dashboard(
         language=language,
         headline=headline,
         headline_labels=measure_labels(),
-        tables=[by_region, by_year, by_sex, by_role],
+        tables=[
+            by_region,
+            by_year,
+            by_sex,
+            by_role,
+            by_region_year,
+            *([_timeline_table(timeline)] if timeline else []),
+        ],
         series=series,
         suppression_threshold=overall["suppression_threshold"],
         filters=shown_filters,
         generated_at=timezone.localtime().strftime("%Y-%m-%d %H:%M"),
+        headline_targets=headline_targets,
+        headline_reached=headline_reached,
+        data_as_of=_oldest(computed),
+        notes=notes,
     )

@@ -80,6 +80,14 @@ class _Typesetter:
             "head": ParagraphStyle(
                 "head", fontName=self.bold, fontSize=7.5, leading=9.5, alignment=align
             ),
+            "target": ParagraphStyle(
+                "target",
+                fontName=self.font,
+                fontSize=7.5,
+                leading=9.5,
+                alignment=align,
+                textColor=MUTED,
+            ),
         }
 
     def text(self, value: str) -> str:
@@ -142,6 +150,14 @@ def render_dashboard_pdf(dashboard: Dashboard) -> bytes:
         Spacer(0, 6),
         ts.para(_("Generated on %(date)s") % {"date": dashboard.generated_at}, "small", width),
     ]
+    if dashboard.data_as_of:
+        story.append(
+            ts.para(
+                _("Figures computed from the data on %(date)s") % {"date": dashboard.data_as_of},
+                "small",
+                width,
+            )
+        )
     for label, value in dashboard.filters:
         story.append(ts.para(f"{label}: {value}", "body", width))
     if dashboard.suppression_threshold:
@@ -158,15 +174,24 @@ def render_dashboard_pdf(dashboard: Dashboard) -> bytes:
             )
         )
 
+    for note in dashboard.notes:
+        story.append(Spacer(0, 4))
+        story.append(ts.para(note, "small", width))
+
     story.append(ts.para(_("Key figures"), "h2", width))
     cell_width = width / 3
-    cells = [
-        [
+    cells = []
+    for cell in dashboard.headline:
+        box = [
             ts.para(dashboard.headline_labels[cell.measure], "small", cell_width - 8),
             ts.para(cell.display, "title", cell_width - 8),
         ]
-        for cell in dashboard.headline
-    ]
+        target = dashboard.headline_targets.get(cell.measure)
+        if target is not None:
+            line = _("Target: %(target)s") % {"target": target.display}
+            reached = dashboard.headline_reached.get(cell.measure)
+            box.append(ts.para(f"{line} · {reached}" if reached else line, "small", cell_width - 8))
+        cells.append(box)
     rows = [ts.row(cells[i : i + 3]) for i in range(0, len(cells), 3)]
     headline = Table(rows, colWidths=[cell_width] * 3)
     headline.setStyle(
@@ -187,24 +212,41 @@ def render_dashboard_pdf(dashboard: Dashboard) -> bytes:
 
     for table in dashboard.tables:
         n = len(table.columns)
-        key_width = width * 0.2
-        widths = ts.row([key_width] + [(width - key_width) / n] * n)
+        keys = len(table.key_labels)
+        # The first key (a region's name) gets room; a second one (the year) a little.
+        key_widths = [width * 0.19] + [width * 0.06] * (keys - 1)
+        measure_width = (width - sum(key_widths)) / n
+        widths = ts.row(key_widths + [measure_width] * n)
         header = ts.row(
-            [ts.para(table.key_label, "head")]
-            + [ts.para(label, "head", (width - key_width) / n - 6) for _m, label in table.columns]
+            [
+                ts.para(label, "head", w - 6)
+                for label, w in zip(table.key_labels, key_widths, strict=True)
+            ]
+            + [ts.para(label, "head", measure_width - 6) for _m, label in table.columns]
         )
         body = [
-            ts.row([ts.para(row.label, "cell")] + [ts.para(c.display, "cell") for c in row.cells])
+            ts.row(
+                [ts.para(label, "cell") for label in row.labels]
+                + [ts.para(c.display, "target" if c.target else "cell") for c in row.cells]
+            )
             for row in [*table.rows, table.totals]
         ]
         if not table.rows:
             body.insert(
-                0, ts.row([ts.para(_("No enrolments for these filters."), "cell")] + [""] * n)
+                0,
+                ts.row(
+                    [ts.para(_("No enrolments for these filters."), "cell")] + [""] * (n + keys - 1)
+                ),
             )
-        story.append(
-            KeepTogether(
-                [ts.para(table.title, "h2", width), _grid([header, *body], widths, ts, footer=True)]
-            )
-        )
+        heading = [ts.para(table.title, "h2", width)]
+        if table.note:
+            heading.append(ts.para(table.note, "small", width))
+        grid = _grid([header, *body], widths, ts, footer=True)
+        # A long table (region × year) may run over pages, its header repeated; a short one
+        # stays with its title.
+        if len(body) > 20:
+            story.extend([*heading, grid])
+        else:
+            story.append(KeepTogether([*heading, grid]))
     doc.build(story)
     return buffer.getvalue()

@@ -167,3 +167,121 @@ def test_combined_targets_sum_counts_and_weigh_shares_only_when_every_part_has_t
     assert both.completion_rate is None
     assert combined([a, None]) == TargetValues(None, None, None, None)
     assert combined([a]) == a
+
+
+# Demo data ---------------------------------------------------------------------------------
+
+
+def test_the_demo_has_plausible_targets_for_every_year_and_region_and_keeps_them(settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from cohorts.models import Region
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    out = StringIO()
+    call_command("seed_demo", "--no-certificates", stdout=out, stderr=StringIO())
+    assert "Targets set:" in out.getvalue()
+    found = targets()
+    regions = set(Region.objects.values_list("code", flat=True))
+    for year in (2018, 2019, 2020, 2021):
+        assert {r for y, r in found if y == year} == regions | {None}
+        whole = found[(year, None)]
+        parts = [found[(year, r)] for r in regions]
+        assert whole.people_trained == sum(p.people_trained for p in parts)
+        for part in [whole, *parts]:
+            assert 0.3 <= part.women_share <= 0.4
+            assert 0.75 <= part.completion_rate <= 0.8
+            assert 0 < part.certificates < part.people_trained
+    revisions = TargetRevision.objects.count()
+    # A second run keeps them as they are (a manager's edits too).
+    Target.objects.filter(year=2019, region=None).get().save()
+    call_command("seed_demo", "--no-certificates", stdout=StringIO(), stderr=StringIO())
+    assert targets() == found
+    assert TargetRevision.objects.count() == revisions
+
+
+# On the dashboard --------------------------------------------------------------------------
+
+
+def _people(code: str, year: int, n: int, women: int = 0) -> None:
+    from tests.factories import CohortFactory, EnrolmentFactory, ParticipantFactory
+
+    cohort = CohortFactory(regions=[region(code)], year=year)
+    for i in range(n):
+        person = ParticipantFactory(region=region(code), sex="F" if i < women else "M")
+        EnrolmentFactory(cohort=cohort, participant=person)
+
+
+def _cells(html: str, table_id: str, key: str) -> dict[str, tuple[str, str]]:
+    """{measure: (data-value, shown text)} of one row of a dashboard table."""
+    table = html[html.index(f'<table id="{table_id}"') :]
+    table = table[: table.index("</table>")]
+    row = re.search(rf'<tr data-key="{re.escape(key)}"[^>]*>(.*?)</tr>', table, re.S)
+    assert row, key
+    return {
+        measure: (value, re.sub(r"<[^>]+>", "", text).strip())
+        for measure, value, text in re.findall(
+            r'data-measure="([^"]+)" data-value="([^"]*)"[^>]*>(.*?)</td>', row.group(1), re.S
+        )
+    }
+
+
+def test_targets_entered_in_the_admin_show_as_actual_against_target_on_the_dashboard():
+    _people("MA-04", 2019, 12, women=4)
+    _people("MA-03", 2019, 10, women=5)
+    _people("MA-06", 2019, 20, women=5)
+    _people("MA-01", 2019, 3)  # withheld from funders
+    planner = manager("planner")
+    admin = _client(planner)
+    for code, trained, women, certificates in [
+        ("MA-04", 15, "40", 10),
+        ("MA-01", 6, "", ""),
+        ("", 30, "35", 20),
+    ]:
+        response = admin.post(
+            ADD,
+            _form(
+                region=code,
+                people_trained=trained,
+                women_share_percent=women,
+                certificates=certificates,
+            ),
+        )
+        assert response.status_code == 302, response.content.decode()[:2000]
+    funder = UserFactory(username="afd")
+    FunderProfile.objects.create(
+        user=funder, organisation=Organisation.objects.get(short_name="AFD")
+    )
+    html = _client(funder).get("/dashboard/", {"year": "2019"}).content.decode()
+
+    # Headline: 45 people of the 30 promised for 2019 (the whole programme's target).
+    fact = re.search(r'data-measure="people" data-value="45".*?</div>', html, re.S)
+    assert fact and 'data-measure="people_target" data-value="30"' in fact.group(0)
+    assert "target 30" in fact.group(0) and "150% of the target" in fact.group(0)
+
+    rabat = _cells(html, "by-region", "MA-04")
+    assert rabat["people"] == ("12", "12") and rabat["people_target"] == ("15", "15")
+    assert rabat["women_share_target"][1] == "40%"
+    assert rabat["certificates_issued_target"] == ("10", "10")
+    # Withheld: the actual is a dash, the target is shown.
+    tangier = _cells(html, "by-region", "MA-01")
+    assert tangier["people"] == ("", "—not shown")  # a dash, "not shown" to screen readers
+    assert tangier["people_target"] == ("6", "6")
+    assert tangier["women_share_target"] == ("", "no target")
+    # The region × year table has them too; the totals row has the programme's target.
+    assert _cells(html, "by-region-year", "MA-04/2019")["people_target"] == ("15", "15")
+    assert _cells(html, "by-region", "total")["people_target"] == ("30", "30")
+    # No target for a sex or a role.
+    assert "people_target" not in _cells(html, "by-sex", "total")
+
+
+def test_a_scoped_manager_sees_their_regions_targets_added_up():
+    _people("MA-04", 2019, 6)
+    Target.objects.create(year=2019, region=region("MA-04"), people_trained=8)
+    Target.objects.create(year=2019, region=region("MA-03"), people_trained=50)
+    Target.objects.create(year=2019, people_trained=500)
+    html = _client(manager("rsk", regions=["MA-04"])).get("/dashboard/", {"year": "2019"})
+    cells = _cells(html.content.decode(), "by-region", "total")
+    assert cells["people_target"] == ("8", "8")  # theirs, not the programme's 500

@@ -93,6 +93,13 @@ def _rows(html: str, table_id: str) -> dict[str, dict[str, str]]:
     return rows
 
 
+TABLES = ("by-region", "by-year", "by-sex", "by-role", "by-region-year", "timeline")
+
+
+def _download_links(html: str) -> dict[str, str]:
+    return dict(re.findall(r'id="download-([\w-]+)" href="([^"]+)"', html))
+
+
 def _names(people):
     for person in people:
         yield person.first_name
@@ -209,14 +216,17 @@ def test_no_one_is_named_in_the_page_or_the_downloads(who, funder, programme):
     user = funder if who == "funder" else manager("national")
     client = _client(user)
     html = client.get(URL).content.decode()
-    links = dict(re.findall(r'id="download-(\w+)" href="([^"]+)"', html))
-    assert set(links) == {"pdf", "csv", "xlsx"}
-    csv_text = client.get(links["csv"].replace("&amp;", "&")).content.decode("utf-8-sig")
-    workbook = load_workbook(io.BytesIO(client.get(links["xlsx"].replace("&amp;", "&")).content))
+    links = {k: v.replace("&amp;", "&") for k, v in _download_links(html).items()}
+    assert set(links) == {"pdf", "xlsx"} | {f"csv-{t}" for t in TABLES}
+    csv_text = "\n".join(client.get(links[f"csv-{t}"]).content.decode("utf-8-sig") for t in TABLES)
+    workbook = load_workbook(io.BytesIO(client.get(links["xlsx"]).content))
     xlsx_text = " ".join(
-        str(value) for row in workbook.active.iter_rows(values_only=True) for value in row
+        str(value)
+        for sheet in workbook.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for value in row
     )
-    pdf = client.get(links["pdf"].replace("&amp;", "&"))
+    pdf = client.get(links["pdf"])
     assert pdf["Content-Type"] == "application/pdf"
     pdf_text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
     assert len(list(csv.reader(io.StringIO(csv_text)))) > 2
@@ -227,12 +237,11 @@ def test_no_one_is_named_in_the_page_or_the_downloads(who, funder, programme):
 
 def test_the_download_links_carry_the_filters(funder, programme):
     html = _client(funder).get(URL, {"year": "2021", "region": "MA-04"}).content.decode()
-    links = dict(re.findall(r'id="download-(\w+)" href="([^"]+)"', html))
-    csv_query = parse_qs(urlparse(links["csv"].replace("&amp;", "&")).query)
-    assert csv_query["year"] == ["2021"] and csv_query["region"] == ["MA-04"]
-    assert csv_query["format"] == ["csv"]
-    pdf_query = parse_qs(urlparse(links["pdf"].replace("&amp;", "&")).query)
-    assert pdf_query == {"year": ["2021"], "region": ["MA-04"]}
+    links = _download_links(html)
+    assert set(links) >= {"pdf", "xlsx", "csv-by-region"}
+    for link in links.values():
+        query = parse_qs(urlparse(link.replace("&amp;", "&")).query)
+        assert query == {"year": ["2021"], "region": ["MA-04"]}
 
 
 # The PDF report ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import cast
 from urllib.parse import urlencode
 
 from django import forms
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -19,6 +19,7 @@ from cohorts import roles
 from reports.charts import svg_markup
 from reports.dashboard import YEARS, build_dashboard, region_names
 from reports.pdf import render_dashboard_pdf
+from reports.workbook import render_workbook, table_csv, workbook_notes
 from web.access import role_required
 
 
@@ -54,6 +55,18 @@ def _query(values: dict, **extra) -> str:
     return urlencode({**{k: v for k, v in values.items() if v}, **extra})
 
 
+def _with_query(url: str, query: str) -> str:
+    return f"{url}?{query}" if query else url
+
+
+def _attachment(response: HttpResponse, stem: str, language: str, extension: str) -> HttpResponse:
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = (
+        f'attachment; filename="{stem}-{stamp}-{language}.{extension}"'
+    )
+    return response
+
+
 @role_required("funder", "manager")
 def funder_dashboard(request):
     form, values = _filters(request)
@@ -66,12 +79,17 @@ def funder_dashboard(request):
         }
         for series in dashboard.series
     ]
-    report_url = reverse("api:report-progress")
+    # Every download is the page itself in another format: the same filters, the same
+    # dashboard (built the same way from the same cached reports), the same language.
+    query = _query(values)
     downloads = {
-        fmt: f"{report_url}?{_query(values, group_by='region,year,sex,role', format=fmt)}"
-        for fmt in ("csv", "xlsx")
+        "pdf": _with_query(reverse("web:funder-report-pdf"), query),
+        "xlsx": _with_query(reverse("web:funder-workbook"), query),
     }
-    downloads["pdf"] = f"{reverse('web:funder-report-pdf')}?{_query(values)}".rstrip("?")
+    tables = [
+        (table, _with_query(reverse("web:funder-table-csv", args=[table.id]), query))
+        for table in dashboard.tables
+    ]
     return render(
         request,
         "web/funder/dashboard.html",
@@ -80,8 +98,15 @@ def funder_dashboard(request):
             "dashboard": dashboard,
             "charts": charts,
             "downloads": downloads,
+            "tables": tables,
             "headline": [
-                (cell, dashboard.headline_labels[cell.measure]) for cell in dashboard.headline
+                (
+                    cell,
+                    dashboard.headline_labels[cell.measure],
+                    dashboard.headline_targets.get(cell.measure),
+                    dashboard.headline_reached.get(cell.measure, ""),
+                )
+                for cell in dashboard.headline
             ],
         },
     )
@@ -93,14 +118,38 @@ def funder_report_pdf(request):
     dashboard = build_dashboard(request.user, **values)
     body = render_dashboard_pdf(dashboard)
     response = HttpResponse(body, content_type="application/pdf")
-    stamp = timezone.localdate().isoformat()
-    response["Content-Disposition"] = (
-        f'attachment; filename="progress-report-{stamp}-{dashboard.language}.pdf"'
+    return _attachment(response, "progress-report", dashboard.language, "pdf")
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@role_required("funder", "manager")
+def funder_workbook(request):
+    """The dashboard as an Excel workbook: a sheet per table, charts, notes."""
+    _form, values = _filters(request)
+    dashboard = build_dashboard(request.user, **values)
+    body = render_workbook(dashboard, workbook_notes(dashboard))
+    return _attachment(
+        HttpResponse(body, content_type=XLSX), "progress-report", dashboard.language, "xlsx"
     )
-    return response
+
+
+@role_required("funder", "manager")
+def funder_table_csv(request, table_id: str):
+    """One of the dashboard's tables as CSV."""
+    _form, values = _filters(request)
+    dashboard = build_dashboard(request.user, **values)
+    table = dashboard.table(table_id)
+    if table is None:
+        raise Http404
+    response = HttpResponse(table_csv(table), content_type="text/csv; charset=utf-8")
+    return _attachment(response, f"progress-{table.id}", dashboard.language, "csv")
 
 
 urlpatterns = [
     path("dashboard/", funder_dashboard, name="funder-dashboard"),
     path("dashboard/report.pdf", funder_report_pdf, name="funder-report-pdf"),
+    path("dashboard/report.xlsx", funder_workbook, name="funder-workbook"),
+    path("dashboard/tables/<slug:table_id>.csv", funder_table_csv, name="funder-table-csv"),
 ]

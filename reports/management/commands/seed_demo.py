@@ -1,7 +1,8 @@
 """Load synthetic demo data for the "Région 2021" cycle and print the demo accounts.
 
-It lives in the certificates app because, after the data (cohorts.demo), it issues the
-certificates of the cohorts that have ended as production does (certificates.bulk).
+It lives in the reports app because, after the data (cohorts.demo), it issues the
+certificates of the cohorts that have ended as production does (certificates.bulk), then
+sets the programme's targets from them (reports.demo): it reads every room below.
 """
 
 import argparse
@@ -11,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from certificates.demo import delete_demo_certificates, issue_demo_certificates
 from cohorts import demo
+from reports.demo import demo_targets_ensure
 
 
 class Command(BaseCommand):
@@ -63,6 +65,10 @@ class Command(BaseCommand):
             issued = issue_demo_certificates(progress=progress)
             progress.close()
             self.stdout.write(f"Certificates issued now: {issued:,}.")
+        # Set from the data: replaced when the data was rebuilt, else only the missing ones.
+        targets = demo_targets_ensure(replace=outcome.action != "kept")
+        if targets:
+            self.stdout.write(f"Targets set: {targets:,} (programme years × regions).")
 
         counts = outcome.counts
         if outcome.action == "kept":
