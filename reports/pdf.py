@@ -15,6 +15,7 @@ import io
 from xml.sax.saxutils import escape
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from reportlab.lib.colors import HexColor, white
 from reportlab.lib.enums import TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -80,14 +81,6 @@ class _Typesetter:
             "head": ParagraphStyle(
                 "head", fontName=self.bold, fontSize=7.5, leading=9.5, alignment=align
             ),
-            "target": ParagraphStyle(
-                "target",
-                fontName=self.font,
-                fontSize=7.5,
-                leading=9.5,
-                alignment=align,
-                textColor=MUTED,
-            ),
         }
 
     def text(self, value: str) -> str:
@@ -126,6 +119,27 @@ def _grid(rows: list[list], widths: list[float], ts: _Typesetter, *, footer: boo
         style.append(("LINEABOVE", (0, -1), (-1, -1), 1.2, INK))
     table.setStyle(TableStyle(style))
     return table
+
+
+def _print_columns(table) -> list[tuple[str, list[int]]]:
+    """The table's columns on paper: a target shares its measure's column ("36 / 40",
+    headed "People / target"), so that a table by region fits a portrait page."""
+    out: list[tuple[str, list[int]]] = []
+    for i, (measure, label) in enumerate(table.columns):
+        if measure.endswith("_target") and out and out[-1][1] == [i - 1]:
+            out[-1] = (f"{out[-1][0]} / {pgettext('dashboard', 'target')}", [i - 1, i])
+        else:
+            out.append((label, [i]))
+    return out
+
+
+def _printed(row, at: list[int]) -> str:
+    """A cell on paper: the actual, then " / target" when there is one."""
+    actual = row.cells[at[0]].display
+    if len(at) == 1:
+        return actual
+    target = row.cells[at[1]].display
+    return f"{actual} / {target}" if target else actual
 
 
 def render_dashboard_pdf(dashboard: Dashboard) -> bytes:
@@ -211,7 +225,8 @@ def render_dashboard_pdf(dashboard: Dashboard) -> bytes:
         story.append(KeepTogether([_chart(series, ts, width), Spacer(0, 10)]))
 
     for table in dashboard.tables:
-        n = len(table.columns)
+        columns = _print_columns(table)
+        n = len(columns)
         keys = len(table.key_labels)
         # The first key (a region's name) gets room; a second one (the year) a little.
         key_widths = [width * 0.19] + [width * 0.06] * (keys - 1)
@@ -222,12 +237,12 @@ def render_dashboard_pdf(dashboard: Dashboard) -> bytes:
                 ts.para(label, "head", w - 6)
                 for label, w in zip(table.key_labels, key_widths, strict=True)
             ]
-            + [ts.para(label, "head", measure_width - 6) for _m, label in table.columns]
+            + [ts.para(label, "head", measure_width - 6) for label, _i in columns]
         )
         body = [
             ts.row(
                 [ts.para(label, "cell") for label in row.labels]
-                + [ts.para(c.display, "target" if c.target else "cell") for c in row.cells]
+                + [ts.para(_printed(row, at), "cell") for _label, at in columns]
             )
             for row in [*table.rows, table.totals]
         ]
