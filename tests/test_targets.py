@@ -250,11 +250,8 @@ def test_targets_entered_in_the_admin_show_as_actual_against_target_on_the_dashb
             ),
         )
         assert response.status_code == 302, response.content.decode()[:2000]
-    funder = UserFactory(username="afd")
-    FunderProfile.objects.create(
-        user=funder, organisation=Organisation.objects.get(short_name="AFD")
-    )
-    html = _client(funder).get("/dashboard/", {"year": "2019"}).content.decode()
+    # A manager's figures are exact: actual against target, as entered.
+    html = _client(planner).get("/dashboard/", {"year": "2019"}).content.decode()
 
     # Headline: 45 people of the 30 promised for 2019 (the whole programme's target).
     fact = re.search(r'data-measure="people" data-value="45".*?</div>', html, re.S)
@@ -265,9 +262,7 @@ def test_targets_entered_in_the_admin_show_as_actual_against_target_on_the_dashb
     assert rabat["people"] == ("12", "12") and rabat["people_target"] == ("15", "15")
     assert rabat["women_share_target"][1] == "40%"
     assert rabat["certificates_issued_target"] == ("10", "10")
-    # Withheld: the actual is a dash, the target is shown.
     tangier = _cells(html, "by-region", "MA-01")
-    assert tangier["people"] == ("", "—not shown")  # a dash, "not shown" to screen readers
     assert tangier["people_target"] == ("6", "6")
     assert tangier["women_share_target"] == ("", "no target")
     # The region × year table has them too; the totals row has the programme's target.
@@ -275,6 +270,18 @@ def test_targets_entered_in_the_admin_show_as_actual_against_target_on_the_dashb
     assert _cells(html, "by-region", "total")["people_target"] == ("30", "30")
     # No target for a sex or a role.
     assert "people_target" not in _cells(html, "by-sex", "total")
+
+    # A funder: the small region's actual is withheld, its target is shown.
+    funder = UserFactory(username="afd")
+    FunderProfile.objects.create(
+        user=funder, organisation=Organisation.objects.get(short_name="AFD")
+    )
+    html = _client(funder).get("/dashboard/", {"year": "2019"}).content.decode()
+    tangier = _cells(html, "by-region", "MA-01")
+    assert tangier["people"] == ("", "—not shown")  # a dash, "not shown" to screen readers
+    assert tangier["people_target"] == ("6", "6")
+    assert _cells(html, "by-region", "total")["people_target"] == ("30", "30")
+    assert 'class="fact-target" data-measure="people_target" data-value="30"' in html
 
 
 def test_a_scoped_manager_sees_their_regions_targets_added_up():
