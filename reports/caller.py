@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from cohorts import roles
 from cohorts.report_cache import generation
+from reports import disclosure
 from reports.selectors import Report, ReportFilters
 from reports.suppression import suppress
 
@@ -74,9 +75,15 @@ def report_generation(scope: frozenset[str] | None, params: dict) -> str:
 
 
 def report_payload(report: Report, role: str | None) -> dict:
-    """The report as plain data for this role: suppressed for funders, never for managers."""
+    """The report as plain data for this role: protected for funders (reports.disclosure;
+    their progress reports come from `funder_answer`, this is for the timeline), exact for
+    managers."""
     if role == "funder":
-        report = suppress(report, settings.REPORT_SUPPRESSION_THRESHOLD)
+        threshold = settings.REPORT_SUPPRESSION_THRESHOLD
+        if report.group_by == ("period",):
+            report = disclosure.publish_timeline(report, threshold)
+        else:
+            report = suppress(report, threshold)
     return {
         "group_by": list(report.group_by),
         "suppression_threshold": settings.REPORT_SUPPRESSION_THRESHOLD
@@ -142,11 +149,13 @@ def _progress_params(group_by: list[str], year, region, cohort) -> dict:
 
 def progress_for(user, *, group_by: list[str], year=None, region=None, cohort=None) -> dict:
     """The progress report the API would give this user for the same parameters (same
-    cache entry too)."""
+    cache entry too). A funder's is read from the published tables (reports.disclosure)."""
     from reports.selectors import progress_report
 
     params = _progress_params(group_by, year, region, cohort)
     role, scope = caller_scope(user)
+    if role == "funder":
+        return funder_answer(group_by=group_by, year=year, region=region, cohort=cohort)
     filters = report_filters(params, scope)
     return cached_payload(
         report_key("progress", role, scope, params),
@@ -162,6 +171,12 @@ def progress_for_many(
     from reports.selectors import progress_reports
 
     role, scope = caller_scope(user)
+    if role == "funder":
+        tables = published_tables()
+        return [
+            funder_answer(group_by=g, year=year, region=region, cohort=cohort, tables=tables)
+            for g in groupings
+        ]
     params = [_progress_params(g, year, region, cohort) for g in groupings]
     # The same filters, so the same regions: their generations read once for every key.
     token = report_generation(scope, params[0])
@@ -189,11 +204,49 @@ def published_progress(
 ) -> dict:
     """What any funder gets for this grouping and filters (the published figures, under
     disclosure control), without a user: the IATI file and the monthly report use it."""
-    from reports.selectors import progress_report
+    return funder_answer(group_by=group_by, year=year, region=region)
 
-    params = _progress_params(group_by, year, region, None)
-    filters = report_filters(params, None)
-    return cached_payload(
-        report_key("progress", "funder", None, params),
-        lambda: report_payload(progress_report(group_by=group_by, filters=filters), "funder"),
-    )
+
+def funder_answer(
+    *,
+    group_by: list[str],
+    year: int | None = None,
+    region: str | None = None,
+    cohort: int | None = None,
+    tables: dict | None = None,
+) -> dict:
+    """A funder's progress report: rows of one of the published tables (NotPublished when
+    the question is outside them, e.g. by cohort)."""
+    filters = {"year": year, "region": region, "cohort": cohort}
+    disclosure.table_for(group_by, filters)  # refuse before computing anything
+    return disclosure.answer(tables or published_tables(), list(group_by), filters)
+
+
+def published_tables() -> dict[tuple[str, ...], dict]:
+    """Every table published to funders, protected together (reports.disclosure): computed
+    in one pass after a write anywhere, then read from the cache by every funder."""
+    from reports.selectors import progress_reports
+
+    threshold = settings.REPORT_SUPPRESSION_THRESHOLD
+    key = f"report:published:{generation(None)}:{threshold}"
+
+    def compute() -> dict:
+        reports = progress_reports(
+            groupings=[list(t) for t in disclosure.PUBLISHED_TABLES], filters=ReportFilters()
+        )
+        protected = disclosure.publish(
+            dict(zip(disclosure.PUBLISHED_TABLES, reports, strict=True)), threshold
+        )
+        generated = timezone.now().isoformat()
+        return {
+            table: {
+                "group_by": list(table),
+                "suppression_threshold": threshold,
+                "generated_at": generated,
+                "rows": report.rows,
+                "totals": report.totals,
+            }
+            for table, report in protected.items()
+        }
+
+    return cached_payload(key, compute)

@@ -577,6 +577,11 @@ def _assemble(
     )
 
 
+def empty_progress() -> dict:
+    """The measures of a group with nobody in it."""
+    return _progress_measures([0] * (3 + _SUMMED))
+
+
 def _progress_measures(counts: list[int]) -> dict:
     (
         people, sessions_held, enrolled, active, withdrawn, marks, attended, den, excused,

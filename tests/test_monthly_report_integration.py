@@ -71,7 +71,7 @@ def _words(text: str) -> str:
 
 
 def _pdf(message) -> tuple[str, bytes]:
-    [attachment] = [part for part in message.iter_attachments()]
+    [attachment] = list(message.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"
     return attachment.get_filename(), attachment.get_content()
 

@@ -1,7 +1,8 @@
 """Progress reports for funders and managers: aggregates only, cached, CSV/XLSX on request.
 
-Funders see every region with small groups withheld (see reports.suppression);
-managers see their own regions without suppression (they may see the people anyway).
+Funders get the published tables only (every combination of region, year, sex and role,
+protected together: see reports.disclosure); managers see their own regions without
+suppression (they may see the people anyway).
 A cached report is keyed by the reports' generation, which every write bumps, so a
 report is never stale after a write.
 """
@@ -27,10 +28,12 @@ from api.renderers import CSVRenderer, XLSXRenderer
 from reports.caller import (
     cached_payload,
     caller_scope,
+    funder_answer,
     report_filters,
     report_key,
     report_payload,
 )
+from reports.disclosure import NotPublished, table_for
 from reports.selectors import GROUP_KEYS, progress_report, timeline_report
 
 
@@ -96,6 +99,8 @@ class _Report(APIView):
         query.is_valid(raise_exception=True)
         params = query.validated_data
         role, scope = caller_scope(request.user)
+        if role == "funder":
+            self.check_published(params)
         filters = report_filters(params, scope)
         key = report_key(self.kind, role, scope, params)
         fmt = getattr(request.accepted_renderer, "format", "json")
@@ -124,6 +129,9 @@ class _Report(APIView):
     def compute(self, params, filters, role) -> dict:
         return report_payload(self.build(params, filters), role)
 
+    def check_published(self, params) -> None:
+        """Funders get the published tables only (reports.disclosure): a 400 otherwise."""
+
 
 class ProgressReport(_Report):
     kind = "progress"
@@ -147,6 +155,29 @@ class ProgressReport(_Report):
     def build(self, params, filters):
         return progress_report(group_by=params["group_by"], filters=filters)
 
+    def check_published(self, params) -> None:
+        try:
+            table_for(params["group_by"], {k: params.get(k) for k in ("year", "region", "cohort")})
+        except NotPublished:
+            raise serializers.ValidationError(
+                {
+                    "group_by": [
+                        _(
+                            "Funders' figures are published by region, year, sex and role "
+                            "(any combination, with year and region filters); a cohort is "
+                            "too small a group to publish."
+                        )
+                    ]
+                }
+            ) from None
+
+    def compute(self, params, filters, role) -> dict:
+        if role == "funder":
+            return funder_answer(
+                group_by=params["group_by"], year=params.get("year"), region=params.get("region")
+            )
+        return super().compute(params, filters, role)
+
 
 class TimelineReport(_Report):
     kind = "timeline"
@@ -165,3 +196,16 @@ class TimelineReport(_Report):
 
     def build(self, params, filters):
         return timeline_report(period=params["period"], filters=filters)
+
+    def check_published(self, params) -> None:
+        if any(params.get(k) is not None for k in ("year", "region", "cohort")):
+            raise serializers.ValidationError(
+                {
+                    "period": [
+                        _(
+                            "Funders' timeline is published for the whole programme: "
+                            "leave out the year, region and cohort filters."
+                        )
+                    ]
+                }
+            )
