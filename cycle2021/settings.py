@@ -109,8 +109,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # a crashed process, the case that matters here): the outbox records each message in
     # a commit of its own, which with the default journal cost a disk sync each (measured
     # by bench/reminders.py: 2.8 times Django's plain sending, instead of ...).
+    # The wait is long: on a loaded 2-core machine, 100 managers saving one roster at once
+    # queued for more than 20 s behind each other (tests/test_attendance_concurrency.py).
     DATABASES["default"]["OPTIONS"] = {
-        "timeout": 20,
+        "timeout": 60,
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
