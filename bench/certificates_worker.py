@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cycle2021.settings")
 os.environ.setdefault("DEBUG", "0")  # as in production (DEBUG keeps a log of every query)
+# Served over plain HTTP here: no redirect to HTTPS (on by default without DEBUG).
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("SECRET_KEY", "bench-only-key-8e2a4c6b0d1f3e5a7c9b1d3f5e7a9c0b")
 MEDIA = Path(tempfile.mkdtemp(prefix="cycle2021-bench-worker-"))
 os.environ["MEDIA_ROOT"] = str(MEDIA)  # the PDFs of this run only; the worker writes there too

@@ -40,7 +40,7 @@ def parse_args() -> argparse.Namespace:
 
 ARGS = parse_args()
 os.environ["DATABASE_URL"] = ARGS.database_url
-os.environ.update(DJANGO_SETTINGS_MODULE="cycle2021.settings", DEBUG="0")
+os.environ.update(DJANGO_SETTINGS_MODULE="cycle2021.settings", DEBUG="0", SECURE_SSL_REDIRECT="0")
 os.environ.setdefault("SECRET_KEY", "bench-only-key-1c3e5a7b9d0f2e4a6c8b0d2f4a6c8e0b")
 os.environ.pop("REDIS_URL", None)
 

@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cycle2021.settings")
 os.environ.setdefault("DEBUG", "0")  # as in production: no query log
+# Served over plain HTTP here: no redirect to HTTPS (on by default without DEBUG).
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("SECRET_KEY", "bench-only-key-5d1c9e0f7a3b2c4d6e8f0a1b3c5d7e9f")
 os.environ.setdefault("ALLOWED_HOSTS", "localhost")
 
