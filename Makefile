@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help setup run demo migrate messages test test-faults test-sqlite typecheck lint format migrate-check check worker beat bench screenshots clean
+.PHONY: help setup run demo migrate messages test test-faults test-slow test-sqlite typecheck lint format migrate-check check worker beat bench screenshots clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ test: setup  ## Run the whole test suite (uses DATABASE_URL / REDIS_URL when set
 
 test-faults: setup  ## The fault runs: kills and a mail outage with production timings (~6 min; PostgreSQL, Redis)
 	$(BIN)/pytest -m faults -s
+
+test-slow: setup  ## The long checks: the disclosure attack on the demo data (~2 min)
+	$(BIN)/pytest -m slow
 
 typecheck: setup  ## mypy with django-stubs (settings in pyproject.toml)
 	DEBUG=$${DEBUG:-1} $(BIN)/mypy

@@ -7,6 +7,7 @@ protection interval.
 """
 
 import datetime
+import io
 import random
 
 import pytest
@@ -172,3 +173,15 @@ def test_no_withheld_figure_can_be_worked_out_on_random_data_with_many_small_gro
     assert breaches == [], "\n".join(
         f"{b.request} {b.bound} truth={b.truth}" for b in breaches[:20]
     )
+
+
+@pytest.mark.slow
+def test_no_withheld_figure_can_be_worked_out_on_the_demo_data(funder_get, settings):
+    """The demo data (`make run`'s), attacked the same way (about 1.5 min: in
+    `make test-slow`)."""
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=io.StringIO())
+    collected, protected, breaches = _run_attack(funder_get)
+    assert collected.answered > 0 and protected > 0
+    assert breaches == [], "\n".join(f"{b.request} {b.bound} truth={b.truth}" for b in breaches[:20])
