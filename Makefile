@@ -7,6 +7,10 @@ MANAGE := DEBUG=$${DEBUG:-1} $(BIN)/python manage.py
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Links in e-mails and certificates' QR codes point at the server `make run` starts: SITE_URL
+# follows HOST and PORT unless set (a server listening on every address is reached locally).
+SITE_HOST := $(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST))
+WITH_SITE_URL := SITE_URL=$${SITE_URL:-http://$(SITE_HOST):$(PORT)}
 
 .PHONY: help setup run demo migrate messages test test-faults test-slow test-sqlite typecheck lint format migrate-check check worker beat bench screenshots clean
 
@@ -31,10 +35,10 @@ migrate: setup  ## Apply database migrations
 	$(MANAGE) migrate --no-input
 
 demo: migrate  ## Load the demo data (idempotent) and print the demo accounts
-	$(MANAGE) seed_demo
+	$(WITH_SITE_URL) $(MANAGE) seed_demo
 
 run: demo  ## Set up, load demo data and serve on http://127.0.0.1:8000 (SQLite, tasks inline)
-	$(MANAGE) runserver $(HOST):$(PORT)
+	$(WITH_SITE_URL) $(MANAGE) runserver $(HOST):$(PORT)
 
 test: setup  ## Run the whole test suite (uses DATABASE_URL / REDIS_URL when set)
 	$(BIN)/pytest
