@@ -20,8 +20,10 @@ def test_a_funder_sees_tables_and_charts_and_downloads_the_pdf(open_page, world)
     page.goto("/dashboard/")
     expect(page.locator("h1")).to_have_text("Programme progress")
     expect(page.locator("#by-region tr[data-key='MA-04'] th")).to_have_text("Rabat-Salé-Kénitra")
+    # 8 people in groups (region, year, sex, role) of fewer than 5: each group's counts
+    # are published rounded to a multiple of 5 (reports.disclosure), so is their sum.
     expect(page.locator("#by-region tr[data-key='MA-04'] td[data-measure='people']")).to_have_text(
-        "8"
+        re.compile(r"^\d*[05]$")
     )
     expect(page.locator("#by-year")).to_be_visible()
     expect(page.locator("#by-sex")).to_be_visible()
