@@ -8,8 +8,8 @@ import datetime
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypedDict
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from cohorts.models import Attendance, Cohort, Enrolment, TrainingSession
@@ -153,3 +153,109 @@ def certificate_statuses(cohort: Cohort, participant_ids) -> dict[int, str]:
 
     rows = Certificate.objects.filter(cohort=cohort, participant_id__in=list(participant_ids))
     return dict(rows.values_list("participant_id", "status"))
+
+
+# --- Sessions and their attendance state ------------------------------------------------
+
+SESSION_STATES = ("upcoming", "to_record", "recorded", "nobody", "cancelled")
+
+
+@dataclass
+class SessionRow:
+    """A session with where its attendance stands, for the managers' sessions pages."""
+
+    session: TrainingSession
+    state: str  # one of SESSION_STATES
+    expected: int  # people of the caller's regions expected at it
+    marked: int  # of those, how many have a mark
+    last_recorded_at: datetime.datetime | None
+    last_recorded_by: str  # the name of who recorded the latest mark, if known
+
+
+def sessions_with_state(user, *, cohort: Cohort | None = None, to_record: bool = False, now=None):
+    """The sessions of the user's cohorts (of one cohort, or all), newest first, each
+    annotated with `n_expected` (people of the user's regions enrolled on or before its
+    day and not withdrawn before it), `n_missing` (of those, without a mark), and who
+    recorded its latest mark and when. One query, lazy: slice it before reading.
+
+    With `to_record`, only the sessions that have started, are not cancelled, and have
+    someone expected without a mark (the sheet is open and not complete).
+    """
+    now = now or timezone.now()
+    sessions = scope_sessions(TrainingSession.objects.all(), user)
+    if cohort is not None:
+        sessions = sessions.filter(cohort=cohort)
+    sessions = sessions.annotate(day=TruncDate("starts_at"))
+    expected = scope_enrolments(
+        Enrolment.objects.filter(
+            cohort_id=OuterRef("cohort_id"), enrolled_on__lte=OuterRef("day")
+        ).filter(Q(withdrawn_on__isnull=True) | Q(withdrawn_on__gte=OuterRef("day"))),
+        user,
+    )
+    missing = expected.exclude(
+        Exists(
+            Attendance.objects.filter(
+                session_id=OuterRef(OuterRef("pk")), participant_id=OuterRef("participant_id")
+            )
+        )
+    )
+    latest = scope_enrolments(Attendance.objects.filter(session_id=OuterRef("pk")), user).order_by(
+        "-recorded_at", "-pk"
+    )
+    sessions = sessions.annotate(
+        n_expected=_count(expected),
+        n_missing=_count(missing),
+        last_recorded_at=Subquery(latest.values("recorded_at")[:1]),
+        last_recorded_by=Subquery(latest.values("recorded_by_id")[:1]),
+    )
+    if to_record:
+        sessions = sessions.filter(starts_at__lte=now, cancelled_at__isnull=True, n_missing__gt=0)
+    return sessions.select_related("cohort").order_by("-starts_at", "-pk")
+
+
+def session_rows(sessions, now=None) -> list[SessionRow]:
+    """Read a page of `sessions_with_state` into rows with their state (one more query,
+    for the names of who recorded)."""
+    from django.contrib.auth import get_user_model
+
+    now = now or timezone.now()
+    sessions = list(sessions)
+    ids = {s.last_recorded_by for s in sessions if s.last_recorded_by}
+    names = {
+        u.pk: u.get_full_name() or u.username for u in get_user_model().objects.filter(pk__in=ids)
+    }
+    rows = []
+    for s in sessions:
+        if s.cancelled_at is not None:
+            state = "cancelled"
+        elif s.starts_at > now:
+            state = "upcoming"
+        elif s.n_missing:
+            state = "to_record"
+        elif s.n_expected:
+            state = "recorded"
+        else:
+            state = "nobody"
+        rows.append(
+            SessionRow(
+                s,
+                state,
+                s.n_expected,
+                s.n_expected - s.n_missing,
+                s.last_recorded_at,
+                names.get(s.last_recorded_by, ""),
+            )
+        )
+    return rows
+
+
+def attendance_history(session: TrainingSession, user):
+    """The changes to a session's marks, newest first, for the people of the user's
+    regions, with who made them."""
+    from cohorts.models import AttendanceHistory
+
+    return (
+        scope_enrolments(AttendanceHistory.objects.filter(session=session), user)
+        .select_related("participant", "changed_by")
+        .order_by("-changed_at", "-pk")
+    )

@@ -24,6 +24,7 @@ from certificates.selectors import enrolments_progress
 from cohorts.errors import LineErrors
 from cohorts.models import (
     Attendance,
+    AttendanceHistory,
     Cohort,
     Enrolment,
     Notification,
@@ -424,8 +425,103 @@ def cohort_progress(request, pk: int):
     )
 
 
+# --- Sessions and their attendance state --------------------------------------------------
+
+SESSIONS_PER_PAGE = 30
+SESSION_STATE_LABELS = {
+    "upcoming": gettext_lazy("Upcoming"),
+    "to_record": gettext_lazy("To record"),
+    "recorded": gettext_lazy("Recorded"),
+    "nobody": gettext_lazy("Nobody expected"),
+    "cancelled": gettext_lazy("Cancelled"),
+}
+
+
+@role_required("manager")
+def sessions_list(request, pk: int | None = None):
+    """A cohort's sessions (all by default), or those to record across the manager's
+    cohorts (by default without a cohort), newest first, with their attendance state."""
+    cohort = None
+    if pk is not None:
+        cohort = get_object_or_404(scope_cohorts(Cohort.objects.all(), request.user), pk=pk)
+    show = request.GET.get("show", "")
+    to_record = show == "to_record" if cohort is not None else show != "all"
+    now = timezone.now()
+    sessions = overview.sessions_with_state(
+        request.user, cohort=cohort, to_record=to_record, now=now
+    )
+    page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "web/manager/sessions.html",
+        {
+            "cohort": cohort,
+            "to_record": to_record,
+            "page": page,
+            "rows": [
+                (row, SESSION_STATE_LABELS[row.state])
+                for row in overview.session_rows(page.object_list, now=now)
+            ],
+            "show": "to_record" if to_record else "all",
+        },
+    )
+
+
+@dataclass
+class HistoryLine:
+    entry: AttendanceHistory
+    changes: list[tuple[str, str, str]]  # (what, before, after)
+
+
+def _mark_value(name: str, value) -> str:
+    if value in (None, ""):
+        return "—"
+    if name == "status":
+        return str(dict(STATUSES).get(value, value))
+    return str(value)
+
+
+def _history_lines(entries) -> list[HistoryLine]:
+    labels = {
+        "status": _("Status"),
+        "minutes_attended": _("Minutes attended"),
+        "note": _("Note"),
+    }
+    lines = []
+    for entry in entries:
+        before, after = entry.before or {}, entry.after or {}
+        changes = [
+            (str(label), _mark_value(name, before.get(name)), _mark_value(name, after.get(name)))
+            for name, label in labels.items()
+            if before.get(name) != after.get(name)
+        ]
+        lines.append(HistoryLine(entry, changes))
+    return lines
+
+
+HISTORY_PER_PAGE = 50
+
+
+@role_required("manager")
+def session_history(request, pk: int):
+    """Who changed which mark of a session, when, from what to what (newest first)."""
+    session = get_object_or_404(
+        scope_sessions(TrainingSession.objects.select_related("cohort"), request.user), pk=pk
+    )
+    entries = overview.attendance_history(session, request.user)
+    page = Paginator(entries, HISTORY_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "web/manager/session_history.html",
+        {"session": session, "page": page, "lines": _history_lines(page.object_list)},
+    )
+
+
 urlpatterns = [
     path("manage/", manager_home, name="manager-home"),
     path("manage/sessions/<int:pk>/attendance/", attendance_sheet, name="attendance-sheet"),
     path("manage/cohorts/<int:pk>/progress/", cohort_progress, name="cohort-progress"),
+    path("manage/cohorts/<int:pk>/sessions/", sessions_list, name="cohort-sessions"),
+    path("manage/sessions/", sessions_list, name="sessions"),
+    path("manage/sessions/<int:pk>/history/", session_history, name="session-history"),
 ]
