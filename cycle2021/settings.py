@@ -67,6 +67,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Signed-in answers (personal data) are never stored by a cache or the browser.
+    "web.middleware.PersonalDataCacheControlMiddleware",
 ]
 
 ROOT_URLCONF = "cycle2021.urls"

@@ -7,6 +7,7 @@ from typing import ClassVar, Protocol
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.cache import patch_cache_control
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import MultiPartParser
@@ -62,6 +63,12 @@ class _Verify(APIView):
     authentication_classes = []
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "verify"
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # The answer names the holder: no cache between here and the reader keeps it.
+        response = super().finalize_response(request, response, *args, **kwargs)
+        patch_cache_control(response, private=True, no_store=True)
+        return response
 
 
 class CertificateVerify(_Verify):

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from certificates.verification import verify_code, verify_file
+from web.middleware import mark_private
 
 MAX_PDF_BYTES = 5 * 1024 * 1024
 
@@ -40,7 +41,7 @@ def verify(request, code: str = ""):
                 )
             context["file_form"] = file_form
         status = 404 if result.certificate is None else 200
-        return render(request, "web/verify.html", context, status=status)
+        return mark_private(render(request, "web/verify.html", context, status=status))
     return render(request, "web/verify.html", context)
 
 
