@@ -1,6 +1,9 @@
 """Token authentication for API clients: obtain and revoke. Failed logins are throttled."""
 
+import math
+
 from django.contrib.auth import authenticate
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
@@ -36,13 +39,17 @@ class TokenView(APIView):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         username = data.validated_data["username"]
-        if login_failures.is_locked(request, username):
-            return error_response(
+        until = login_failures.locked_until(request, username)
+        if until is not None:
+            response = error_response(
                 "throttled",
-                _("Too many failed sign-ins. Try again in a few minutes."),
+                login_failures.lockout_message(until),
                 status.HTTP_429_TOO_MANY_REQUESTS,
                 fields={},
             )
+            wait = max(1, math.ceil((until - timezone.now()).total_seconds()))
+            response["Retry-After"] = str(wait)
+            return response
         user = authenticate(request, username=username, password=data.validated_data["password"])
         if user is None:
             login_failures.record_failure(request, username)

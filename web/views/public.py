@@ -8,7 +8,6 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.urls import path
-from django.utils.translation import gettext_lazy as _
 
 from accounts import login_failures
 from certificates.models import Certificate
@@ -37,15 +36,11 @@ def landing(request):
 class LoginForm(AuthenticationForm):
     """Django's form, with the API's lockout after repeated failures."""
 
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "locked": _("Too many failed sign-ins. Try again in a few minutes."),
-    }
-
     def clean(self):
         username = self.cleaned_data.get("username") or ""
-        if username and login_failures.is_locked(self.request, username):
-            raise forms.ValidationError(self.error_messages["locked"], code="locked")
+        until = login_failures.locked_until(self.request, username) if username else None
+        if until is not None:
+            raise forms.ValidationError(login_failures.lockout_message(until), code="locked")
         try:
             cleaned = super().clean()
         except forms.ValidationError:
