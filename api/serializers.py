@@ -3,6 +3,7 @@
 from typing import cast
 
 from django.contrib.auth.models import User
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from cohorts.models import (
@@ -110,7 +111,12 @@ class MarkInputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Attendance.Status.choices)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     minutes_attended = serializers.IntegerField(
-        min_value=0, required=False, allow_null=True, default=None
+        min_value=0,
+        required=False,
+        allow_null=True,
+        default=None,
+        # The same words as the sheet's and the service's (cohorts.validation).
+        error_messages={"min_value": gettext_lazy("Minutes attended cannot be negative.")},
     )
 
 

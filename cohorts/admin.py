@@ -45,7 +45,12 @@ from cohorts.models import (
 )
 from cohorts.selectors import cohort_roster
 from cohorts.tables import write_csv, write_xlsx
-from cohorts.validation import validate_cohort_year, validate_session_dates
+from cohorts.validation import (
+    minutes_attended_error,
+    session_minutes,
+    validate_cohort_year,
+    validate_session_dates,
+)
 
 # Scoping ------------------------------------------------------------------------------
 
@@ -626,15 +631,18 @@ class AttendanceForm(forms.ModelForm):
     class Meta:
         model = Attendance
         fields = ["status", "minutes_attended", "note"]
+        error_messages = {
+            "minutes_attended": {"min_value": gettext_lazy("Minutes attended cannot be negative.")}
+        }
 
     def clean_minutes_attended(self):
         minutes = self.cleaned_data.get("minutes_attended")
         session = self.instance.session
-        longest = int((session.ends_at - session.starts_at).total_seconds() // 60)
-        if minutes is not None and minutes > longest:
-            raise ValidationError(
-                _("Minutes attended must be between 0 and %(max)s.") % {"max": longest}
-            )
+        wrong = (
+            None if minutes is None else minutes_attended_error(minutes, session_minutes(session))
+        )
+        if wrong:
+            raise ValidationError(wrong)
         return minutes
 
 

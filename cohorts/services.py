@@ -30,7 +30,13 @@ from cohorts.models import (
 from cohorts.progress import progress_recount, progress_refresh
 from cohorts.queue import enqueue_on_commit
 from cohorts.report_cache import reports_changed
-from cohorts.validation import local_date, validate_cohort_year, validate_session_dates
+from cohorts.validation import (
+    local_date,
+    minutes_attended_error,
+    session_minutes,
+    validate_cohort_year,
+    validate_session_dates,
+)
 
 _PARTICIPANT_FIELDS = {
     "first_name",
@@ -244,7 +250,7 @@ def _check_marks(session: TrainingSession, marks: list[Mark]) -> dict[int, Enrol
         for e in Enrolment.objects.filter(cohort_id=session.cohort_id, participant_id__in=ids)
     }
     statuses = set(Attendance.Status.values)
-    max_minutes = int((session.ends_at - session.starts_at).total_seconds() // 60)
+    max_minutes = session_minutes(session)
     session_day = local_date(session.starts_at)
     errors: list[LineError] = []
     seen: set[int] = set()
@@ -281,14 +287,10 @@ def _check_marks(session: TrainingSession, marks: list[Mark]) -> dict[int, Enrol
                     % {"status": mark.status},
                 )
             )
-        if mark.minutes_attended is not None and not 0 <= mark.minutes_attended <= max_minutes:
-            errors.append(
-                LineError(
-                    line,
-                    "minutes_attended",
-                    _("Minutes attended must be between 0 and %(max)s.") % {"max": max_minutes},
-                )
-            )
+        if mark.minutes_attended is not None:
+            wrong = minutes_attended_error(mark.minutes_attended, max_minutes)
+            if wrong:
+                errors.append(LineError(line, "minutes_attended", wrong))
         if len(mark.note or "") > _NOTE_MAX:
             errors.append(
                 LineError(

@@ -42,3 +42,21 @@ def validate_session_dates(cohort: Cohort, starts_at: datetime, ends_at: datetim
             )
     if errors:
         raise ValidationError(errors)
+
+
+def session_minutes(session) -> int:
+    """The session's length in whole minutes: the most minutes anyone can attend."""
+    return int((session.ends_at - session.starts_at).total_seconds() // 60)
+
+
+def minutes_attended_error(minutes: int, longest: int) -> str | None:
+    """What is wrong with a number of minutes attended, if anything (one message, used by
+    the service, the sheet, the admin and the API)."""
+    if minutes < 0:
+        return _("Minutes attended cannot be negative.")
+    if minutes > longest:
+        return _("%(minutes)s minutes is longer than the session (%(max)s min).") % {
+            "minutes": minutes,
+            "max": longest,
+        }
+    return None

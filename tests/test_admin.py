@@ -150,7 +150,7 @@ def test_a_bad_line_on_the_sheet_saves_nothing_and_says_which(client, two_region
     html = response.content.decode()
     assert response.status_code == 200
     assert 'id="roster-error"' in html
-    assert "Les minutes de présence doivent être comprises entre 0 et 420." in html
+    assert "100000 minutes, c’est plus long que la séance (420 min)." in html
     assert not Attendance.objects.exists()
 
 

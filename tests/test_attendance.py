@@ -110,7 +110,7 @@ def test_one_bad_line_rejects_the_whole_roster_and_lists_every_error():
         {
             "line": 5,
             "field": "minutes_attended",
-            "message": "Minutes attended must be between 0 and 420.",
+            "message": "9999 minutes is longer than the session (420 min).",
         },
         {"line": 5, "field": "participant", "message": "This person appears twice in the roster."},
     ]

@@ -338,7 +338,7 @@ def test_service_error_is_shown_per_person(mgr, data):
     form[f"minutes-{people[1].pk}"] = "9999"
     response = mgr.post(_sheet_url(session), form)
     assert response.status_code == 400
-    assert "Minutes attended must be between 0 and 360." in response.content.decode()
+    assert "9999 minutes is longer than the session (360 min)." in response.content.decode()
     assert not Attendance.objects.filter(session=session).exists()
 
 

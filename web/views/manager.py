@@ -35,6 +35,7 @@ from cohorts.roles import scope_cohorts, scope_participants, scope_sessions
 from cohorts.selectors import cohort_roster
 from cohorts.services import Mark, attendance_roster_record
 from cohorts.tables import write_csv, write_xlsx
+from cohorts.validation import minutes_attended_error, session_minutes
 from messaging.failures import failed_by_participant, failed_messages
 from reports import overview
 from web.access import role_required
@@ -101,6 +102,7 @@ class SheetLine:
     note: str = ""
     minutes: str = ""
     error: str = ""
+    field: str = ""  # the field the error is about ("minutes", "note"), or the whole line
 
     @property
     def participant(self) -> Participant:
@@ -122,7 +124,7 @@ def _lines_from_marks(roster) -> list[SheetLine]:
     ]
 
 
-def _read_post(request, lines: list[SheetLine]) -> tuple[list[str], list[Mark]]:
+def _read_post(request, lines: list[SheetLine], longest: int) -> tuple[list[str], list[Mark]]:
     """Fill the lines with what was posted; return the errors and the marks to record.
 
     The form lists the people it was drawn for (hidden `person` fields): someone posted
@@ -168,9 +170,11 @@ def _read_post(request, lines: list[SheetLine]) -> tuple[list[str], list[Mark]]:
                 minutes = int(line.minutes)
             except ValueError:
                 line.error = _("Minutes attended must be a whole number.")
+                line.field = "minutes"
             else:
-                if minutes < 0:
-                    line.error = _("Minutes attended must be a whole number.")
+                wrong = minutes_attended_error(minutes, longest)
+                if wrong:
+                    line.error, line.field = wrong, "minutes"
         if line.status and line.status not in valid_statuses:
             line.error = _("Choose present, late, excused or absent.")
             line.status = ""
@@ -179,6 +183,9 @@ def _read_post(request, lines: list[SheetLine]) -> tuple[list[str], list[Mark]]:
         elif line.status:
             marks.append(Mark(pk, line.status, line.note, minutes))
     return errors, marks
+
+
+_SERVICE_FIELDS = {"minutes_attended": "minutes", "note": "note"}
 
 
 def _service_errors(exc, marks: list[Mark], lines: list[SheetLine]) -> list[str]:
@@ -190,6 +197,7 @@ def _service_errors(exc, marks: list[Mark], lines: list[SheetLine]) -> list[str]
             line = by_id.get(marks[error.line - 1].participant_id)
             if line is not None:
                 line.error = str(error.message)
+                line.field = _SERVICE_FIELDS.get(error.field, "")
                 out.append(f"{line.participant.full_name}: {error.message}")
             else:
                 out.append(str(error.message))
@@ -220,7 +228,7 @@ def attendance_sheet(request, pk: int):
                 else _("Attendance cannot be recorded before the session starts.")
             )
         else:
-            errors, marks = _read_post(request, lines)
+            errors, marks = _read_post(request, lines, session_minutes(session))
             if not errors and "all_present" in request.POST:
                 # Without JavaScript: fill the gaps and show the sheet again, unsaved.
                 for line in lines:
@@ -256,7 +264,7 @@ def attendance_sheet(request, pk: int):
             "last": last,
             "last_by": _recorder_name(last),
             "unset": sum(1 for line in lines if not line.status),
-            "max_minutes": int((session.ends_at - session.starts_at).total_seconds() // 60),
+            "max_minutes": session_minutes(session),
         },
         status=status_code,
     )
