@@ -1,12 +1,13 @@
 from django.urls import path
 
-from api.views import attendance, auth, certificates, iati, me, reports, resources
+from api.views import attendance, auth, certificates, iati, me, personal_data, reports, resources
 
 app_name = "api"
 
 urlpatterns = [
     path("auth/token/", auth.TokenView.as_view(), name="token"),
     path("me/", me.Me.as_view(), name="me"),
+    path("me/export/", personal_data.MeExport.as_view(), name="me-export"),
     path("regions/", resources.RegionList.as_view(), name="regions"),
     path("organisations/", resources.OrganisationList.as_view(), name="organisations"),
     path("cohorts/", resources.CohortList.as_view(), name="cohorts"),

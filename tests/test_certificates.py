@@ -225,7 +225,7 @@ def test_the_json_verification_is_public_and_has_no_contact_data():
     assert body["status"] == "valid" and body["holder"] == amina.full_name
     assert set(body) == {
         "status", "serial", "holder", "holder_ar", "cohort", "year", "region", "region_name",
-        "issued_on", "hours_attended", "version", "revoked_on",
+        "issued_on", "hours_attended", "version", "revoked_on", "holder_disclosure",
     }  # fmt: skip
     missing = APIClient().get(f"/api/v1/certificates/verify/{codes.new_code()}/")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from accounts.services import holder_disclosure
 from api.exceptions import error_response
 from api.permissions import HasAnyRole, IsManager
 from certificates import services
@@ -71,6 +72,17 @@ class _Verify(APIView):
         return response
 
 
+def _public(result) -> dict:
+    """The public fields, the holder's name left out when they asked for it (or their
+    details were removed under the retention rule): `holder_disclosure` says which."""
+    body = result.public()
+    disclosure = holder_disclosure(result.certificate.participant)
+    body["holder_disclosure"] = disclosure  # named | withheld | removed
+    if disclosure != "named":
+        body["holder"] = body["holder_ar"] = ""
+    return body
+
+
 class CertificateVerify(_Verify):
     @extend_schema(
         responses={200: OpenApiResponse(description="valid or revoked, with the public fields"),
@@ -81,7 +93,7 @@ class CertificateVerify(_Verify):
         result = verify_code(code)
         if result.certificate is None:
             return error_response("not_found", "Unknown code.", status.HTTP_404_NOT_FOUND)
-        return Response(result.public())
+        return Response(_public(result))
 
 
 class CertificateVerifyFile(_Verify):

@@ -23,6 +23,7 @@ from certificates.trainee import (
 from cohorts.models import Attendance
 from messaging.compose import session_ics
 from web.access import role_required
+from web.views.personal_data import naming_context
 
 # The completion rule's reason codes (certificates.rules.evaluate), in words.
 REASONS = {
@@ -116,6 +117,7 @@ def trainee_home(request):
             "participant": participant,
             "display_name": _display_name(participant),
             "cohorts": [_cohort_view(row) for row in overview.newest_first],
+            **naming_context(participant),
         },
     )
 

@@ -6,6 +6,7 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.services import holder_disclosure
 from certificates.verification import verify_code, verify_file
 from web.middleware import mark_private
 
@@ -33,6 +34,8 @@ def verify(request, code: str = ""):
     if code:
         result = verify_code(code)
         context["result"] = result
+        if result.certificate is not None:
+            context["holder"] = holder_disclosure(result.certificate.participant)
         if result.certificate is not None and request.method == "POST":
             file_form = FileForm(request.POST, request.FILES)
             if file_form.is_valid():
