@@ -30,6 +30,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from cohorts.dates import format_date
+
 FONT = "Amiri"
 FONT_BOLD = "Amiri-Bold"
 AUTHOR = "Cycle Région 2021"
@@ -46,11 +48,6 @@ COLUMN_WIDTH = (PAGE_WIDTH - 2 * MARGIN - GUTTER) / 2 - 16
 LEFT_X = MARGIN + 16  # the French column, left edge
 RIGHT_X = PAGE_WIDTH - MARGIN - 16  # the Arabic column, right edge
 
-MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-             "septembre", "octobre", "novembre", "décembre")  # fmt: skip
-# The month names used in Morocco's official documents (Bulletin officiel, DGCL).
-MONTHS_AR = ("يناير", "فبراير", "مارس", "أبريل", "ماي", "يونيو", "يوليوز", "غشت", "شتنبر",
-             "أكتوبر", "نونبر", "دجنبر")  # fmt: skip
 
 NBSP = "\u00a0"
 _RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")  # Hebrew and Arabic blocks
@@ -178,12 +175,12 @@ def _fit(text: str, font: str, size: float, width: float, minimum: float) -> flo
 
 
 def date_fr(day: date) -> str:
-    number = "1er" if day.day == 1 else str(day.day)
-    return f"{number} {MONTHS_FR[day.month - 1]} {day.year}"
+    return format_date(day, "fr")
 
 
 def date_ar(day: date) -> str:
-    return f"{day.day} {MONTHS_AR[day.month - 1]} {day.year}"
+    # The Moroccan month names, the same as on the pages (cohorts.dates).
+    return format_date(day, "ar")
 
 
 def _number(hours: Decimal) -> str:

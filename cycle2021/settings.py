@@ -141,6 +141,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("French")), ("ar", _("Arabic")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates day first in every language, English without US dates (cycle2021/formats/).
+FORMAT_MODULE_PATH = "cycle2021.formats"
 TIME_ZONE = env.string(
     "TIME_ZONE", "Africa/Casablanca", doc="Local time zone for display and scheduling."
 )
