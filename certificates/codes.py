@@ -13,6 +13,9 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CHECK_SYMBOLS = ALPHABET + "*~$=U"
 _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
 _READ_AS = {"O": "0", "I": "1", "L": "1"}
+# What people put between groups: spaces (a phone's no-break one too), hyphens and dashes
+# (a word processor turns "-" into "–"), dots, underscores.
+SEPARATORS = frozenset(" \u00a0\u202f\t-_.\u2010\u2011\u2012\u2013\u2014\u2212")
 BITS = 80
 LENGTH = BITS // 5  # 16 characters
 
@@ -36,7 +39,7 @@ def new_code() -> str:
 
 def normalise(text: str) -> str | None:
     """The normalised code for what someone typed, or None if it cannot be a valid code."""
-    cleaned = "".join(ch for ch in text.strip().upper() if ch not in " -_.")
+    cleaned = "".join(ch for ch in text.strip().upper() if ch not in SEPARATORS)
     cleaned = "".join(_READ_AS.get(ch, ch) for ch in cleaned)  # I, L, O are never symbols
     body, check = cleaned[:LENGTH], cleaned[LENGTH:]
     if len(body) != LENGTH or any(ch not in _VALUE for ch in body) or len(check) != 1:
@@ -45,7 +48,8 @@ def normalise(text: str) -> str | None:
 
 
 def display(code: str) -> str:
-    """Grouped for reading: XXXX-XXXX-XXXX-XXXX-C."""
+    """Grouped for reading: XXXX-XXXX-XXXX-XXXX-C (a code already grouped stays as it is)."""
+    code = "".join(ch for ch in code if ch not in SEPARATORS)
     return "-".join(code[i : i + 4] for i in range(0, LENGTH, 4)) + "-" + code[LENGTH:]
 
 

@@ -30,6 +30,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from certificates.codes import display
 from cohorts.dates import format_date
 
 FONT = "Amiri"
@@ -356,7 +357,7 @@ def _texts(data: CertificateData) -> dict[str, _Words]:
                 ("Heures suivies", hours_fr_text),
                 ("Délivrée le", date_fr(data.issued_on)),
                 ("N° de série", serial),
-                ("Code de vérification", data.verification_code),
+                ("Code de vérification", display(data.verification_code)),
             ],
             partners=(
                 "Cycle piloté par la Région Occitanie avec l’Association des Régions du Maroc "
@@ -382,7 +383,7 @@ def _texts(data: CertificateData) -> dict[str, _Words]:
                 ("ساعات الحضور", hours_ar_text),
                 ("تاريخ الإصدار", date_ar(data.issued_on)),
                 ("الرقم التسلسلي", serial_ar),
-                ("رمز التحقق", data.verification_code),
+                ("رمز التحقق", display(data.verification_code)),
             ],
             partners=(
                 "دورة بقيادة جهة أوكسيتانيا، بشراكة مع جمعية جهات المغرب وجهات فرنسا، "
@@ -462,7 +463,7 @@ def _draw_verification(canvas: Canvas, data: CertificateData) -> None:
     _draw_qr(canvas, qr_matrix(data.verification_url), middle - QR_SIZE / 2, QR_BOTTOM, QR_SIZE)
     canvas.setFillColor(INK)
     canvas.setFont(FONT_BOLD, 9)
-    canvas.drawCentredString(middle, QR_BOTTOM - 8, data.verification_code)
+    canvas.drawCentredString(middle, QR_BOTTOM - 8, display(data.verification_code))
     canvas.setFillColor(GREY)
     canvas.setFont(FONT, 7.5)
     canvas.drawRightString(middle - 5, QR_BOTTOM - 18, "Vérifier en ligne")
@@ -488,6 +489,8 @@ def render_certificate_pdf(data: CertificateData) -> bytes:
     canvas.setTitle(f"Attestation de participation — {data.holder_name}")
     canvas.setAuthor(AUTHOR)
     canvas.setSubject(f"Attestation {data.serial}")
+    # The verification page reads the code back from here when given the PDF alone.
+    canvas.setKeywords(f"verification-code:{display(data.verification_code)}")
     canvas.setCreator(AUTHOR)
     texts = _texts(data)
     _draw_frame(canvas)

@@ -1,10 +1,17 @@
 """Public verification: what a code or a PDF says, for anyone holding a certificate.
 
+A PDF alone is enough: the tracker's certificates carry their code in the document's
+metadata (`/Keywords`, `verification-code:…`); files issued before that carry their serial
+in `/Subject`, which names the certificate as well. Either way the file's SHA-256 is then
+compared with the files issued for that certificate, so a forged metadata entry only leads
+to a red "does not match".
+
 Only what the certificate itself shows is revealed (holder's name, cohort, region, issue
 date, hours) — never contact data. An unknown code reveals nothing.
 """
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from certificates.codes import normalise
@@ -53,3 +60,32 @@ def verify_file(certificate: Certificate, content: bytes) -> str:
     if match is None:
         return "mismatch"
     return "superseded" if match.superseded_at else "current"
+
+
+# A PDF literal string: parentheses, with backslash escapes inside.
+_PDF_STRING = rb"\(((?:[^()\\]|\\.)*)\)"
+_KEYWORDS = re.compile(rb"/Keywords\s*" + _PDF_STRING, re.DOTALL)
+_SUBJECT = re.compile(rb"/Subject\s*" + _PDF_STRING, re.DOTALL)
+_CODE_IN_KEYWORDS = re.compile(rb"verification-code:\s*([0-9A-Za-z*~$=\-]+)")
+_SERIAL_IN_SUBJECT = re.compile(rb"Attestation\s+([A-Z0-9]+(?:-[A-Z0-9]+)+)")
+
+
+def code_from_pdf(content: bytes) -> str | None:
+    """The verification code a certificate's PDF names (normalised), or None.
+
+    Read from the document information dictionary, which ReportLab writes uncompressed;
+    the last entry wins, as in a PDF updated in place.
+    """
+    for match in reversed(_KEYWORDS.findall(content)):
+        found = _CODE_IN_KEYWORDS.search(match)
+        code = normalise(found.group(1).decode("ascii")) if found else None
+        if code:
+            return code
+    for match in reversed(_SUBJECT.findall(content)):
+        found = _SERIAL_IN_SUBJECT.search(match)
+        if found:
+            certificate = Certificate.objects.filter(serial=found.group(1).decode("ascii"))
+            code = certificate.values_list("verification_code", flat=True).first()
+            if code:
+                return code
+    return None
