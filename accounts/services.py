@@ -22,6 +22,8 @@ def identity_correct(*, participant: Participant, by=None, **fields) -> Particip
     """Apply a correction (any participant fields) and keep the identity fields that changed
     in history: who, when, before and after. The person's account follows their name and
     e-mail (its user name is the e-mail when it was made from it)."""
+    # As stored: a form may already have set the new values on the object it passes.
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
     before = {name: _value(participant, name) for name in IDENTITY_FIELDS}
     old_email = participant.email
     participant = cohorts_services.participant_update(participant=participant, **fields)

@@ -135,6 +135,9 @@ class CohortProgressAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/certificates/cohort_progress.html", context)
 
 
+REISSUE_REASON = gettext_lazy("Identity corrected")
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=gettext_lazy("Reason"), max_length=300)
 
@@ -164,7 +167,7 @@ class CertificateAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["participant", "cohort"]
     inlines = [CertificateFileInline]
-    actions = ["reissue", "revoke"]
+    actions = ["reissue", "reissue_current_name", "revoke"]
 
     def get_queryset(self, request):
         return roles.scope_enrolments(super().get_queryset(request), request.user)
@@ -212,3 +215,35 @@ class CertificateAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         return self._with_reason(request, queryset, services.certificate_revoke,
                                  _("Revoke certificates"))  # fmt: skip
+
+    @admin.action(description=gettext_lazy("Re-issue under the holder's current name"))
+    def reissue_current_name(self, request, queryset):
+        """After an identity correction: one click, no reason to type (it is the reason)."""
+        done = 0
+        for certificate in queryset.filter(status=Certificate.Status.ISSUED):
+            services.certificate_reissue(certificate=certificate, reason=str(REISSUE_REASON),
+                                         by=request.user)  # fmt: skip
+            done += 1
+        messages.success(request, _("%(n)s certificate(s) re-issued.") % {"n": done})
+
+    def get_urls(self):
+        return [
+            path(
+                "reissue-for/<int:participant_id>/",
+                self.admin_site.admin_view(self.reissue_for_view),
+                name="certificates_certificate_reissue_for",
+            ),
+            *super().get_urls(),
+        ]
+
+    def reissue_for_view(self, request, participant_id):
+        """The button on a person's page (accounts.admin): their issued certificates again,
+        under the name as it is now; back to their page."""
+        if request.method != "POST" or not self.has_change_permission(request):
+            raise PermissionDenied
+        # Scoped as the list is: someone else's region's certificates are not found.
+        queryset = self.get_queryset(request).filter(participant_id=participant_id)
+        self.reissue_current_name(request, queryset)
+        return HttpResponseRedirect(
+            reverse("admin:cohorts_participant_change", args=[participant_id])
+        )

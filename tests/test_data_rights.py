@@ -5,6 +5,7 @@ trainee's choice about being named is respected by verification and e-mails."""
 import datetime
 import io
 import json
+import re
 
 import pytest
 from django.apps import apps
@@ -260,3 +261,76 @@ def test_identity_corrections_are_kept_in_history_and_follow_to_the_account(worl
     # Nothing changed, nothing recorded.
     identity_correct(participant=amina, by=world["boss"], first_name="Aminah")
     assert IdentityChange.objects.filter(participant=amina).count() == 1
+
+
+def _change_form(client, participant) -> dict:
+    """The participant's change form as the admin renders it, ready to post back."""
+    from cohorts.models import Participant as P
+
+    p = P.objects.get(pk=participant.pk)
+    data = {
+        "first_name": p.first_name, "last_name": p.last_name,
+        "first_name_ar": p.first_name_ar, "last_name_ar": p.last_name_ar,
+        "sex": p.sex, "role": p.role, "position": p.position, "region": p.region_id,
+        "email": p.email or "", "phone": p.phone, "preferred_language": p.preferred_language,
+        "consent_date": "", "user": p.user_id or "",
+    }  # fmt: skip
+    page = client.get(f"/admin/cohorts/participant/{p.pk}/change/")
+    assert page.status_code == 200
+    for prefix in re.findall(r'name="([\w-]+)-TOTAL_FORMS" value="(\d+)"', page.content.decode()):
+        name, total = prefix
+        data[f"{name}-TOTAL_FORMS"] = total
+        data[f"{name}-INITIAL_FORMS"] = total
+    for name, value in re.findall(
+        r'<input type="hidden" name="([\w-]+-\d+-[\w]+)" value="([^"]*)"', page.content.decode()
+    ):
+        data[name] = value
+    return data
+
+
+def test_a_manager_corrects_a_name_in_the_admin_and_re_issues_the_certificate(world):
+    amina, boss = world["amina"], world["boss"]
+    certificate = world["certificates"][amina.pk]
+    old_sha = certificate.sha256
+    client = _client(boss)
+    data = _change_form(client, amina)
+    data.update(first_name="Aminah", last_name_ar="التازية", sex="F")
+    response = client.post(f"/admin/cohorts/participant/{amina.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    change = IdentityChange.objects.get(participant=amina)
+    assert change.changed_by == boss
+    assert change.before == {"first_name": "Amina", "last_name_ar": "التازي"}
+    assert change.after == {"first_name": "Aminah", "last_name_ar": "التازية"}
+    page = client.get(f"/admin/cohorts/participant/{amina.pk}/change/").content.decode()
+    assert "Re-issue their certificates under the current name" in page
+    assert "التازية" in page  # the history, shown on the page
+    # One click: the button posts to the certificates' view.
+    response = client.post(f"/admin/certificates/certificate/reissue-for/{amina.pk}/", data)
+    assert response.status_code == 302
+    certificate.refresh_from_db()
+    assert certificate.version == 2 and certificate.sha256 != old_sha
+    text = PdfReader(io.BytesIO(certificate.pdf.read())).pages[0].extract_text()
+    assert "Aminah" in text
+    # The old file still verifies, as superseded.
+    assert certificate.files.get(version=1).superseded_at is not None
+    # A manager of another region re-issues nothing of hers.
+    outsider = manager("manager-oriental", regions=["MA-02"])
+    _client(outsider).post(f"/admin/certificates/certificate/reissue-for/{amina.pk}/", {})
+    certificate.refresh_from_db()
+    assert certificate.version == 2
+
+
+def test_the_certificate_list_action_re_issues_under_the_current_name(world):
+    amina = world["amina"]
+    identity_correct(participant=amina, by=world["boss"], last_name="TAZI-ALAOUI")
+    certificate = world["certificates"][amina.pk]
+    response = _client(world["boss"]).post(
+        "/admin/certificates/certificate/",
+        {"action": "reissue_current_name", "_selected_action": [certificate.pk]},
+    )
+    assert response.status_code == 302
+    certificate.refresh_from_db()
+    assert certificate.version == 2
+    assert certificate.files.get(version=2).reason == "Identity corrected"
+    text = PdfReader(io.BytesIO(certificate.pdf.read())).pages[0].extract_text()
+    assert "TAZI-ALAOUI" in text
