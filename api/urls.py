@@ -1,6 +1,16 @@
 from django.urls import path
 
-from api.views import attendance, auth, certificates, iati, me, personal_data, reports, resources
+from api.views import (
+    attendance,
+    auth,
+    certificates,
+    credentials,
+    iati,
+    me,
+    personal_data,
+    reports,
+    resources,
+)
 
 app_name = "api"
 
@@ -23,6 +33,9 @@ urlpatterns = [
     path("participants/<int:pk>/", resources.ParticipantDetail.as_view(), name="participant"),
     path("enrolments/", resources.EnrolmentList.as_view(), name="enrolments"),
     path("attendance/", resources.AttendanceList.as_view(), name="attendance"),
+    path(
+        "credentials/verify", credentials.CredentialVerify.as_view(), name="credential-verify"
+    ),
     path("certificates/", certificates.CertificateList.as_view(), name="certificates"),
     path(
         "certificates/verify/<str:code>/",

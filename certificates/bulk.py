@@ -28,6 +28,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from certificates.codes import new_code, serial
+from certificates.credentials import credentials_issue
 from certificates.models import Certificate, CertificateFile
 from certificates.pdf import CertificateData, register_fonts, render_certificate_pdf
 from certificates.rules import Progress
@@ -166,6 +167,7 @@ def _store(certificates: list[Certificate], contents: list[bytes], now: datetime
         )
     CertificateFile.objects.bulk_create(files)
     Certificate.objects.bulk_update(certificates, ["serial", "pdf", "sha256"])
+    credentials_issue(certificates, now)
 
 
 def _issue_one_by_one(rows: list[tuple[Enrolment, Progress]], emailed_at: datetime | None) -> int:

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -255,3 +257,51 @@ class ManagerDigest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.week}"
+
+
+class Credential(models.Model):
+    """The Open Badges credential signed for one version of a certificate.
+
+    Its status index (its bit in the published revocation list) is its id. A re-issue or
+    a revocation sets `revoked_at`, which sets the bit; the signed JWT never changes.
+    """
+
+    class Revocation(models.TextChoices):
+        REVOKED = "revoked", _("Revoked")
+        SUPERSEDED = "superseded", _("Superseded by a re-issue")
+
+    uid = models.UUIDField(_("identifier"), unique=True, default=uuid.uuid4, editable=False)
+    certificate = models.ForeignKey(
+        Certificate,
+        verbose_name=_("certificate"),
+        on_delete=models.CASCADE,
+        related_name="credentials",
+    )
+    version = models.PositiveSmallIntegerField(_("version"))
+    salt = models.CharField(_("salt of the identity hash"), max_length=64)
+    kid = models.CharField(_("signing key"), max_length=100, blank=True)
+    token = models.TextField(_("signed credential (JWT)"), blank=True)
+    issued_at = models.DateTimeField(_("issued at"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revocation = models.CharField(
+        _("revocation"), max_length=10, choices=Revocation.choices, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("digital credential")
+        verbose_name_plural = _("digital credentials")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True, revocation="")
+                | Q(revoked_at__isnull=False, revocation__in=["revoked", "superseded"]),
+                name="credential_revoked_has_date_and_kind",
+            )
+        ]
+        indexes = [models.Index(fields=["certificate", "version"])]
+
+    def __str__(self) -> str:
+        return f"{self.certificate} v{self.version} ({self.uid})"
+
+    @property
+    def status_index(self) -> int:
+        return self.pk

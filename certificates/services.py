@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from certificates.codes import new_code, serial
+from certificates.credentials import credentials_issue, credentials_revoke, credentials_supersede
 from certificates.models import Certificate, CertificateBatch, CertificateFile
 from certificates.pdf import CertificateData, render_certificate_pdf
 from certificates.selectors import certificates_due, enrolments_progress
@@ -139,6 +140,7 @@ def certificate_issue(
     )
     _store_pdf(certificate, now)
     certificate.save(update_fields=["serial", "pdf", "sha256"])  # signals invalidate reports
+    credentials_issue([certificate], now)
     if notify:
         certificate_emails_put([certificate])
     return certificate
@@ -171,6 +173,8 @@ def certificate_reissue(*, certificate: Certificate, reason: str, by=None) -> Ce
     certificate.version += 1
     _store_pdf(certificate, now, reason=reason.strip())
     certificate.save(update_fields=["version", "pdf", "sha256"])
+    credentials_supersede(certificate, now)
+    credentials_issue([certificate], now)
     return certificate
 
 
@@ -189,6 +193,7 @@ def certificate_revoke(*, certificate: Certificate, reason: str, by=None) -> Cer
     )
     if not claimed:
         raise ValidationError({"status": _("This certificate is already revoked.")})
+    credentials_revoke(certificate, now)
     # An update() sends no signal: the summary's flag and the reports, here.
     certified_sync_pairs([(certificate.participant_id, certificate.cohort_id)])
     reports_changed({certificate.participant.region_id})

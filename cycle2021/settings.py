@@ -287,6 +287,15 @@ SITE_URL = env.string(
     "certificates (QR codes) and e-mails, e.g. https://tracker.example.",
 ).rstrip("/")
 
+# The keys that sign the digital credentials (a JWK set, JSON): the first signs, all are
+# published. `manage.py credential_key` makes one. Unset: a key derived from SECRET_KEY.
+CREDENTIAL_KEYS = env.string(
+    "CREDENTIAL_KEYS",
+    doc="Keys signing the digital credentials: a JWK set (JSON) from `manage.py "
+    "credential_key`; the first signs, every one is published. Unset: a key derived from "
+    "SECRET_KEY (development only).",
+)
+
 # Reminders before each session, in hours (default: a week and a day before).
 REMINDER_OFFSETS_HOURS = sorted(
     {int(h) for h in env.csv("REMINDER_OFFSETS_HOURS", "168,24", doc="Hours before a session "

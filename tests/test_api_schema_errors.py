@@ -16,7 +16,11 @@ pytestmark = pytest.mark.django_db
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 # Public and without authentication: nobody is refused, no token is checked.
-PUBLIC = {"/api/v1/certificates/verify/{code}/", "/api/v1/certificates/verify/{code}/file/"}
+PUBLIC = {
+    "/api/v1/certificates/verify/{code}/",
+    "/api/v1/certificates/verify/{code}/file/",
+    "/api/v1/credentials/verify",
+}
 METHODS = {"get", "put", "post", "patch", "delete"}
 
 
