@@ -33,9 +33,7 @@ urlpatterns = [
     path("participants/<int:pk>/", resources.ParticipantDetail.as_view(), name="participant"),
     path("enrolments/", resources.EnrolmentList.as_view(), name="enrolments"),
     path("attendance/", resources.AttendanceList.as_view(), name="attendance"),
-    path(
-        "credentials/verify", credentials.CredentialVerify.as_view(), name="credential-verify"
-    ),
+    path("credentials/verify", credentials.CredentialVerify.as_view(), name="credential-verify"),
     path("certificates/", certificates.CertificateList.as_view(), name="certificates"),
     path(
         "certificates/verify/<str:code>/",

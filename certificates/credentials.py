@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Max, Min, Sum
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -385,6 +386,24 @@ def credentials_revoke(certificate: Certificate, now: datetime) -> int:
     return Credential.objects.filter(certificate=certificate, revoked_at__isnull=True).update(
         revoked_at=now, revocation=Credential.Revocation.REVOKED
     )
+
+
+def credentials_backfill(*, limit: int = 500) -> int:
+    """Sign the credentials of certificates that have none (issued before credentials
+    existed); a revoked certificate's reads as revoked at once. Return how many."""
+    missing = list(
+        Certificate.objects.filter(credentials__isnull=True)
+        .exclude(serial__startswith="pending-")
+        .select_related("participant", "cohort__programme")
+        .order_by("pk")[:limit]
+    )
+    now = timezone.now()
+    with transaction.atomic():
+        credentials_issue(missing, now)
+        for certificate in missing:
+            if certificate.status == Certificate.Status.REVOKED:
+                credentials_revoke(certificate, now)
+    return len(missing)
 
 
 # --- The status list -------------------------------------------------------------------------

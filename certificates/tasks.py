@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from certificates.cleanup import orphan_files_delete
+from certificates.credentials import credentials_backfill
 from certificates.models import CertificateBatch
 from certificates.selectors import certificates_due
 from certificates.services import certificate_batch_run, certificate_issue
@@ -71,11 +72,16 @@ def sweep_certificate_batches() -> int:
 @shared_task
 def sweep_certificates() -> dict:
     """Hourly: issue every certificate that is due and missing (a lost issuance, a cohort
-    nobody ran a batch for). Their e-mails go through the outbox."""
+    nobody ran a batch for). Their e-mails go through the outbox. Certificates without a
+    digital credential get theirs."""
     due = certificates_due(Cohort.objects.all())
     for enrolment in due:
         issue_certificate.delay(enrolment.participant_id, enrolment.cohort_id)
-    return {"issued": len(due), "batches": sweep_certificate_batches()}
+    return {
+        "issued": len(due),
+        "batches": sweep_certificate_batches(),
+        "credentials": credentials_backfill(),  # certificates from before credentials
+    }
 
 
 @shared_task

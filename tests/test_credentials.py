@@ -473,3 +473,18 @@ def test_credentials_of_lists_a_participants_credentials_for_their_export():
     assert rows[1]["credential"]["id"] == rows[1]["id"]
     json.dumps(rows)  # plain data
     assert credentials_of(bilal) == []
+
+
+def test_the_hourly_sweep_signs_credentials_for_certificates_issued_before_them(client):
+    from certificates.tasks import sweep_certificates
+
+    certificate, (amina, bilal) = _issued()
+    revoked = services.certificate_issue(participant=bilal, cohort=certificate.cohort)
+    services.certificate_revoke(certificate=revoked, reason="Error")
+    Credential.objects.all().delete()  # as before credentials existed
+
+    assert sweep_certificates()["credentials"] == 2
+    assert sweep_certificates()["credentials"] == 0
+    verifier = IndependentVerifier(client)
+    assert verifier.revoked(verifier.check(_token(certificate))) is False
+    assert verifier.revoked(verifier.check(_token(revoked))) is True
