@@ -327,7 +327,7 @@ class ParticipantAdmin(ExportActions, ScopedAdmin):
 class CohortForm(forms.ModelForm):
     class Meta:
         model = Cohort
-        fields = ["programme", "code", "name", "year", "regions"]
+        fields = ["programme", "code", "name", "year", "starts_on", "ends_on", "regions"]
 
     def clean(self):
         super().clean()  # returns `self.cleaned_data`

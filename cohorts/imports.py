@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -20,6 +21,7 @@ from cohorts.errors import LineError, LineErrors
 from cohorts.models import Cohort, Enrolment, Participant, Region
 from cohorts.roles import region_scope, scope_cohorts
 from cohorts.tables import read_table
+from cohorts.validation import enrolment_date_error, local_date
 
 if TYPE_CHECKING:  # django-stubs-ext is a development dependency
     from django_stubs_ext import StrOrPromise
@@ -202,7 +204,12 @@ def _plan_row(row: _Row, regions, cohorts, scope, seen_emails) -> dict:
                 _("Unknown cohort “%(value)s”, or outside your regions.")
                 % {"value": values["cohort"]},
             )
-    return {
+    enrolled_on = row.date("enrolled_on")
+    if cohort is not None and not (values.get("enrolled_on") and enrolled_on is None):
+        wrong = enrolment_date_error(cohort, enrolled_on or local_date(timezone.now()))
+        if wrong:
+            row.error("enrolled_on", wrong)
+    plan = {
         "fields": {
             "last_name": values.get("last_name", ""),
             "first_name": values.get("first_name", ""),
@@ -218,8 +225,28 @@ def _plan_row(row: _Row, regions, cohorts, scope, seen_emails) -> dict:
             "consent_date": row.date("consent_date"),
         },
         "cohort": cohort,
-        "enrolled_on": row.date("enrolled_on"),
+        "enrolled_on": enrolled_on,
     }
+    _check_fields(row, plan["fields"])
+    return plan
+
+
+def _check_fields(row: _Row, fields: dict) -> None:
+    """Every field's own rules (an e-mail's form, lengths…), now rather than when writing,
+    so one pass reports every problem of the file. Fields already reported are left out."""
+    reported = {e.field for e in row.errors if e.line == row.number}
+    skip = [c.key for c in COLUMNS if str(c.label) in reported and c.key in fields]
+    try:
+        Participant(**fields).full_clean(
+            exclude=[*skip, "user"], validate_unique=False, validate_constraints=False
+        )
+    except ValidationError as exc:
+        for key, messages in exc.message_dict.items():
+            for message in messages:
+                if key in _BY_KEY:
+                    row.error(key, message)
+                else:
+                    row.errors.append(LineError(row.number, key, message))
 
 
 def _apply(row: _Row, plan: dict, existing: Participant | None, user, result: ImportResult):

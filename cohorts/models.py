@@ -159,6 +159,20 @@ class Cohort(models.Model):
     name = models.CharField(_("name"), max_length=200)
     year = models.PositiveSmallIntegerField(_("programme year"))
     regions = models.ManyToManyField(Region, verbose_name=_("regions"), related_name="cohorts")
+    # The days enrolments may be dated within (recruitment opens, the cohort closes);
+    # unset: not checked on that side.
+    starts_on = models.DateField(
+        _("starts on"),
+        null=True,
+        blank=True,
+        help_text=_("The first day an enrolment may be dated (recruitment opens)."),
+    )
+    ends_on = models.DateField(
+        _("ends on"),
+        null=True,
+        blank=True,
+        help_text=_("The last day an enrolment may be dated (the cohort closes)."),
+    )
 
     class Meta:
         verbose_name = _("cohort")
@@ -167,7 +181,14 @@ class Cohort(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(year__gte=2000, year__lte=2100), name="cohort_year_plausible"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(starts_on__isnull=True)
+                | Q(ends_on__isnull=True)
+                | Q(ends_on__gte=models.F("starts_on")),
+                name="cohort_ends_after_start",
+                violation_error_message=_("A cohort must end after it starts."),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -31,6 +31,7 @@ from cohorts.progress import progress_recount, progress_refresh
 from cohorts.queue import enqueue_on_commit
 from cohorts.report_cache import reports_changed
 from cohorts.validation import (
+    enrolment_date_error,
     local_date,
     minutes_attended_error,
     session_minutes,
@@ -103,10 +104,24 @@ def participant_update(*, participant: Participant, **fields) -> Participant:
 
 @transaction.atomic
 def cohort_create(
-    *, programme: Programme, code: str, name: str, year: int, regions: Iterable[Region]
+    *,
+    programme: Programme,
+    code: str,
+    name: str,
+    year: int,
+    regions: Iterable[Region],
+    starts_on: date | None = None,
+    ends_on: date | None = None,
 ) -> Cohort:
     regions = list(regions)
-    cohort = Cohort(programme=programme, code=code, name=name, year=year)
+    cohort = Cohort(
+        programme=programme,
+        code=code,
+        name=name,
+        year=year,
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
     cohort.full_clean()
     validate_cohort_year(programme, year)
     if not regions:
@@ -187,6 +202,9 @@ def enrolment_create(
         participant=participant, cohort=cohort, enrolled_on=enrolled_on or local_date(now)
     )
     enrolment.full_clean()
+    wrong = enrolment_date_error(cohort, enrolment.enrolled_on)
+    if wrong:
+        raise ValidationError({"enrolled_on": wrong})
     enrolment.save()
     _enrolment_history(enrolment, ChangeAction.CREATED, None, by, now).save()
     return enrolment

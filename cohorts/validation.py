@@ -60,3 +60,19 @@ def minutes_attended_error(minutes: int, longest: int) -> str | None:
             "max": longest,
         }
     return None
+
+
+def enrolment_date_error(cohort: Cohort, enrolled_on: date) -> str | None:
+    """What is wrong with an enrolment's date for this cohort, if anything: it must fall
+    within the cohort's dates (those set)."""
+    if cohort.starts_on and enrolled_on < cohort.starts_on:
+        return _("Enrolled on %(date)s, before the cohort starts (%(start)s).") % {
+            "date": enrolled_on.isoformat(),
+            "start": cohort.starts_on.isoformat(),
+        }
+    if cohort.ends_on and enrolled_on > cohort.ends_on:
+        return _("Enrolled on %(date)s, after the cohort ends (%(end)s).") % {
+            "date": enrolled_on.isoformat(),
+            "end": cohort.ends_on.isoformat(),
+        }
+    return None
