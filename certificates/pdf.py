@@ -55,6 +55,23 @@ _RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")  # Hebrew and Ara
 
 
 @dataclass(frozen=True)
+class Signatory:
+    """Who signs on one of the certificate's signature lines, in both languages."""
+
+    name_fr: str
+    title_fr: str
+    name_ar: str = ""
+    title_ar: str = ""
+
+
+# The signature lines' captions when the programme has named no one.
+DEFAULT_SIGNATORIES = (
+    Signatory("", "Le directeur du programme", "", "مدير البرنامج"),
+    Signatory("", "Pour l’Association des Régions du Maroc", "", "عن جمعية جهات المغرب"),
+)
+
+
+@dataclass(frozen=True)
 class CertificateData:
     """Everything printed on one certificate, already resolved to plain values."""
 
@@ -72,6 +89,8 @@ class CertificateData:
     hours_attended: Decimal
     issued_on: date
     version: int = 1
+    # Left and right signature lines (the programme's signatories, set in the admin).
+    signatories: tuple[Signatory, ...] = DEFAULT_SIGNATORIES
 
 
 # --- fonts -------------------------------------------------------------------------------------
@@ -165,6 +184,47 @@ def fit_lines(
         size = max(minimum, size - 0.5)
         lines = wrap(text, font, size, width, arabic=arabic)
     return size, lines
+
+
+# The holder's name: as large as it fits on one line, down to 14 pt; then on two lines
+# (16 to 11 pt), then three (12 to 8 pt). A word longer than the column at 8 pt is cut.
+NAME_SIZE = 22
+NAME_STEPS = ((1, NAME_SIZE, 14), (2, 16, 11), (3, 12, 8))
+
+
+def _width(line: str, font: str, size: float, arabic: bool) -> float:
+    return pdfmetrics.stringWidth(_reshape(line) if arabic else line, font, size)
+
+
+def _cut(word: str, font: str, size: float, width: float, arabic: bool) -> list[str]:
+    """Split a word too long for the column into pieces that fit."""
+    pieces, current = [], ""
+    for ch in word:
+        if current and _width(current + ch, font, size, arabic) > width:
+            pieces.append(current)
+            current = ""
+        current += ch
+    return [*pieces, current] if current else pieces
+
+
+def fit_name(text: str, font: str, width: float, *, arabic: bool) -> tuple[float, list[str]]:
+    """Return the font size and the lines (logical order) of a name within width."""
+    for max_lines, largest, smallest in NAME_STEPS:
+        size = float(largest)
+        while size >= smallest:
+            lines = wrap(text, font, size, width, arabic=arabic)
+            if len(lines) <= max_lines and all(
+                _width(line, font, size, arabic) <= width for line in lines
+            ):
+                return size, lines
+            size -= 0.5
+    size = float(NAME_STEPS[-1][2])
+    words = [piece for word in text.split() for piece in _cut(word, font, size, width, arabic)]
+    return size, wrap(" ".join(words), font, size, width, arabic=arabic)
+
+
+def name_leading(size: float) -> float:
+    return size * 1.15
 
 
 def _fit(text: str, font: str, size: float, width: float, minimum: float) -> float:
@@ -269,6 +329,14 @@ class _Column:
         for line in lines:
             canvas.drawCentredString(self.centre, y, self.shape(line))
             y -= leading * fitted / size
+
+    def name(self, canvas: Canvas, y: float, layout: tuple[float, list[str]]) -> None:
+        """Draw the holder's name as fit_name laid it out, first line at y."""
+        size, lines = layout
+        canvas.setFont(FONT_BOLD, size)
+        for line in lines:
+            canvas.drawCentredString(self.centre, y, self.shape(line))
+            y -= name_leading(size)
 
     def fitted(
         self, canvas: Canvas, y: float, text: str, font: str, size: float, minimum: float
@@ -420,7 +488,23 @@ def _draw_frame(canvas: Canvas) -> None:
     canvas.line(middle, Y_DIVIDER_BOTTOM, middle, PAGE_HEIGHT - 62)
 
 
-def _draw_column(canvas: Canvas, column: _Column, words: _Words) -> None:
+def _name_layout(column: _Column, words: _Words) -> tuple[float, list[str]]:
+    return fit_name(words.name, FONT_BOLD, COLUMN_WIDTH, arabic=column.arabic)
+
+
+def _extra_height(layout: tuple[float, list[str]]) -> float:
+    """How much lower than a one-line name the text below it starts."""
+    size, lines = layout
+    return (len(lines) - 1) * name_leading(size)
+
+
+def _draw_column(
+    canvas: Canvas,
+    column: _Column,
+    words: _Words,
+    name: tuple[float, list[str]],
+    shift: float,
+) -> None:
     left, right = column.centre - COLUMN_WIDTH / 2, column.centre + COLUMN_WIDTH / 2
     canvas.setFillColor(NAVY)
     column.centred(canvas, Y_PROGRAMME, words.programme, FONT_BOLD, 10)
@@ -431,31 +515,50 @@ def _draw_column(canvas: Canvas, column: _Column, words: _Words) -> None:
     canvas.setFillColor(INK)
     column.centred(canvas, Y_INTRO, words.intro, FONT, 12.5)
     canvas.setFillColor(NAVY)
-    column.fitted(canvas, Y_NAME, words.name, FONT_BOLD, 22, 12)
+    column.name(canvas, Y_NAME, name)
     canvas.setFillColor(INK)
-    column.paragraph(canvas, Y_BODY, words.body, FONT, 12, 16.5)
+    column.paragraph(canvas, Y_BODY - shift, words.body, FONT, 12, 16.5)
     canvas.setStrokeColor(GOLD)
     canvas.setLineWidth(0.4)
-    canvas.line(left, Y_ROWS_RULE, right, Y_ROWS_RULE)
-    bottom = column.rows(canvas, Y_ROWS_RULE - 16, words.rows, 15.5) + 6
+    canvas.line(left, Y_ROWS_RULE - shift, right, Y_ROWS_RULE - shift)
+    bottom = column.rows(canvas, Y_ROWS_RULE - shift - 16, words.rows, 15.5) + 6
     canvas.line(left, bottom, right, bottom)
     canvas.setFillColor(GREY)
     column.paragraph(canvas, bottom - 14, words.partners, FONT, 9, 11)
 
 
-def _draw_signatures(canvas: Canvas) -> None:
-    lines = [
-        (LEFT_X + 90, "Le directeur du programme", "مدير البرنامج"),
-        (RIGHT_X - 90, "Pour l’Association des Régions du Maroc", "عن جمعية جهات المغرب"),
-    ]
-    for centre, french, arabic in lines:
+SIGNATURE_WIDTH = 190
+
+
+def _signature_caption(
+    canvas: Canvas, centre: float, y: float, text: str, font: str, size: float
+) -> None:
+    shaped = shape_arabic(text) if _RTL.search(text) else text
+    canvas.setFont(font, _fit(shaped, font, size, SIGNATURE_WIDTH, 6))
+    canvas.drawCentredString(centre, y, shaped)
+
+
+def _draw_signatures(canvas: Canvas, signatories: tuple[Signatory, ...]) -> None:
+    """Each line with its signatory's name (bold) and title, in French then in Arabic."""
+    centres = (LEFT_X + 100, RIGHT_X - 100)
+    for centre, person in zip(centres, signatories, strict=False):
         canvas.setStrokeColor(GREY)
         canvas.setLineWidth(0.6)
-        canvas.line(centre - 85, Y_SIGNATURE, centre + 85, Y_SIGNATURE)
+        canvas.line(
+            centre - SIGNATURE_WIDTH / 2, Y_SIGNATURE, centre + SIGNATURE_WIDTH / 2, Y_SIGNATURE
+        )
         canvas.setFillColor(INK)
-        canvas.setFont(FONT, 9.5)
-        canvas.drawCentredString(centre, Y_SIGNATURE - 13, french)
-        canvas.drawCentredString(centre, Y_SIGNATURE - 26, shape_arabic(arabic))
+        captions = [
+            (person.name_fr, FONT_BOLD, 9.5),
+            (person.title_fr, FONT, 8.5),
+            (person.name_ar, FONT_BOLD, 9.5),
+            (person.title_ar, FONT, 8.5),
+        ]
+        y: float = Y_SIGNATURE - 12
+        for text, font, size in captions:
+            if text:
+                _signature_caption(canvas, centre, y, text, font, size)
+                y -= size + 3
 
 
 def _draw_verification(canvas: Canvas, data: CertificateData) -> None:
@@ -494,9 +597,13 @@ def render_certificate_pdf(data: CertificateData) -> bytes:
     canvas.setCreator(AUTHOR)
     texts = _texts(data)
     _draw_frame(canvas)
-    _draw_column(canvas, _Column(arabic=False, anchor=LEFT_X), texts["fr"])
-    _draw_column(canvas, _Column(arabic=True, anchor=RIGHT_X), texts["ar"])
-    _draw_signatures(canvas)
+    french, arabic = _Column(arabic=False, anchor=LEFT_X), _Column(arabic=True, anchor=RIGHT_X)
+    names = _name_layout(french, texts["fr"]), _name_layout(arabic, texts["ar"])
+    # A name on several lines moves both columns' text down alike, keeping their rows level.
+    shift = max(_extra_height(layout) for layout in names)
+    _draw_column(canvas, french, texts["fr"], names[0], shift)
+    _draw_column(canvas, arabic, texts["ar"], names[1], shift)
+    _draw_signatures(canvas, data.signatories)
     _draw_verification(canvas, data)
     canvas.showPage()
     canvas.save()
@@ -504,7 +611,10 @@ def render_certificate_pdf(data: CertificateData) -> bytes:
 
 
 __all__ = [
+    "DEFAULT_SIGNATORIES",
     "CertificateData",
+    "Signatory",
+    "fit_name",
     "arabic_lines",
     "register_fonts",
     "render_certificate_pdf",
