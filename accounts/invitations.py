@@ -9,6 +9,7 @@ password changes what the token signs, so a link works once.
 """
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -25,6 +26,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import base36_to_int, urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
+from accounts.services import naming_consent
 from cohorts import roles
 from cohorts.models import (
     AccountEmail,
@@ -271,7 +273,7 @@ def account_message(row: AccountEmail) -> OutgoingMessage:
             link = _link("web:password-reset-confirm", user, default_token_generator)
         inviter = row.requested_by
         context = {
-            "name": participant.full_name if participant else user.get_full_name(),
+            "name": _greeting_name(participant, user),
             "inviter": (inviter.get_full_name() or inviter.username) if inviter else "",
             "username": user.get_username(),
             "link": link,
@@ -281,9 +283,25 @@ def account_message(row: AccountEmail) -> OutgoingMessage:
             "rtl": translation.get_language_bidi(),
             "language": row.language,
         }
-        text = render_to_string(f"{template}.txt", context)
-        html = render_to_string(f"{template}.html", context)
+        text = _tidy(render_to_string(f"{template}.txt", context))
+        html = _tidy(render_to_string(f"{template}.html", context))
     return OutgoingMessage(to=user.email, subject=subject, text=text, html=html)
+
+
+# As messaging.naming does for its messages (a room beside this one): the name left out,
+# with the space before it, when the person asked not to be named in e-mails.
+_GAP = "\x00"
+_GAP_SPACE = re.compile("[ \t\u00a0]*\x00")
+
+
+def _greeting_name(participant, user) -> str:
+    if participant is None:
+        return user.get_full_name()
+    return participant.full_name if naming_consent(participant).in_emails else _GAP
+
+
+def _tidy(text: str) -> str:
+    return _GAP_SPACE.sub("", text)
 
 
 def _account_emails_sent(rows: list[Notification], now) -> None:

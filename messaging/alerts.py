@@ -22,6 +22,7 @@ from cohorts.outbox import Drop, OutgoingMessage, composes, outbox_put
 from cohorts.roles import scope_cohorts
 from cohorts.selectors import sessions_to_record
 from messaging.failures import failures_this_week
+from messaging.naming import email_name, tidy
 
 Kind = AttendanceAlert.Kind
 
@@ -146,15 +147,15 @@ def _trainee_alert(alert: AttendanceAlert) -> OutgoingMessage | Drop:
             text = _(
                 "Hello %(name)s,\n\nYour attendance in %(cohort)s is now %(rate)s, below "
                 "what the certificate requires. The next sessions can still change that.\n"
-            ) % {"name": participant.full_name, "cohort": cohort.name, "rate": rate}
+            ) % {"name": email_name(participant), "cohort": cohort.name, "rate": rate}
         else:
             subject = _("Your certificate for %(cohort)s") % {"cohort": cohort.name}
             text = _(
                 "Hello %(name)s,\n\nWith the sessions left, the attendance the certificate "
                 "of %(cohort)s requires can no longer be reached. Your programme manager "
                 "can tell you more.\n"
-            ) % {"name": participant.full_name, "cohort": cohort.name}
-    return OutgoingMessage(to=participant.email, subject=subject, text=text)
+            ) % {"name": email_name(participant), "cohort": cohort.name}
+    return OutgoingMessage(to=participant.email, subject=subject, text=tidy(text))
 
 
 def _manager_alert(alert: AttendanceAlert, address: str) -> OutgoingMessage:

@@ -8,6 +8,7 @@ from certificates.codes import display
 from certificates.models import Certificate
 from cohorts.models import Notification
 from cohorts.outbox import Drop, OutgoingMessage, composes
+from messaging.naming import email_name, tidy
 
 
 def certificate_message(certificate: Certificate) -> OutgoingMessage:
@@ -23,7 +24,7 @@ def certificate_message(certificate: Certificate) -> OutgoingMessage:
             "Anyone can check it at %(url)s\n\n"
             "The Région 2021 programme team"
         ) % {
-            "name": participant.full_name,
+            "name": email_name(participant),
             "cohort": certificate.cohort.name,
             "serial": certificate.serial,
             "code": display(certificate.verification_code),
@@ -34,7 +35,7 @@ def certificate_message(certificate: Certificate) -> OutgoingMessage:
     return OutgoingMessage(
         to=participant.email or "",
         subject=subject,
-        text=body,
+        text=tidy(body),
         attachments=[(f"{certificate.serial}.pdf", pdf, "application/pdf")],
     )
 

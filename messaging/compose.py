@@ -8,6 +8,7 @@ from icalendar import Calendar, Event
 
 from cohorts.models import Notification, Participant, TrainingSession
 from messaging.channels import OutgoingMessage
+from messaging.naming import email_name, tidy
 
 
 def session_ics(session: TrainingSession, *, cancelled: bool = False) -> bytes:
@@ -60,14 +61,15 @@ def session_notice(
         context = {
             "kind": kind,
             "participant": participant,
+            "name": email_name(participant),
             "session": session,
             "when": when,
             "place": ", ".join(p for p in (session.venue, session.city) if p),
             "rtl": translation.get_language_bidi(),
             "language": language,
         }
-        text = render_to_string("messaging/email/session_notice.txt", context)
-        html = render_to_string("messaging/email/session_notice.html", context)
+        text = tidy(render_to_string("messaging/email/session_notice.txt", context))
+        html = tidy(render_to_string("messaging/email/session_notice.html", context))
     cancelled = kind == Notification.Kind.CANCELLED
     method = "CANCEL" if cancelled else "REQUEST"
     invitation = session_ics(session, cancelled=cancelled)

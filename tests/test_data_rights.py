@@ -334,3 +334,32 @@ def test_the_certificate_list_action_re_issues_under_the_current_name(world):
     assert certificate.files.get(version=2).reason == "Identity corrected"
     text = PdfReader(io.BytesIO(certificate.pdf.read())).pages[0].extract_text()
     assert "TAZI-ALAOUI" in text
+
+
+def test_e_mails_greet_without_the_name_of_a_trainee_who_asked(world):
+    from accounts.invitations import account_message
+    from messaging.certificate_email import certificate_message
+    from messaging.compose import session_notice
+
+    amina = world["amina"]
+    amina.preferred_language = "fr"
+    amina.save(update_fields=["preferred_language"])
+    session = world["cohort"].sessions.first()
+    certificate = world["certificates"][amina.pk]
+    row = AccountEmail.objects.get(participant=amina)
+
+    def texts():
+        notice = session_notice("reminder", amina, session)
+        return [
+            notice.text,
+            notice.html,
+            certificate_message(certificate).text,
+            account_message(row).text,
+        ]
+
+    for text in texts():
+        assert "Amina" in text
+    naming_consent_record(participant=amina, on_verification=True, in_emails=False)
+    for text in texts():
+        assert "Amina" not in text and "TAZI" not in text and "\x00" not in text
+        assert "Bonjour," in text
