@@ -155,9 +155,13 @@ class ProgrammeAdmin(admin.ModelAdmin):
 
 @admin.register(ManagerProfile)
 class ManagerProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "all_regions", "regions_list"]
+    list_display = ["account", "all_regions", "regions_list"]
     filter_horizontal = ["regions"]
     autocomplete_fields = ["user"]
+
+    @admin.display(description=gettext_lazy("user account"), ordering="user__username")
+    def account(self, obj):
+        return obj.user
 
     @admin.display(description=gettext_lazy("regions"))
     def regions_list(self, obj):
@@ -169,9 +173,13 @@ class ManagerProfileAdmin(admin.ModelAdmin):
 
 @admin.register(FunderProfile)
 class FunderProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "organisation", "monthly_report", "language"]
+    list_display = ["account", "organisation", "monthly_report", "language"]
     list_filter = ["organisation", "monthly_report"]
     autocomplete_fields = ["user"]
+
+    @admin.display(description=gettext_lazy("user account"), ordering="user__username")
+    def account(self, obj):
+        return obj.user
 
 
 # Participants -------------------------------------------------------------------------
@@ -207,7 +215,7 @@ class MessageInline(ReadOnlyInline):
 class ParticipantAdmin(ExportActions, ScopedAdmin):
     export_table = staticmethod(participants_table)
     export_name = "participants"
-    list_display = ["full_name", "full_name_ar", "region", "role", "sex", "email", "language"]
+    list_display = ["name", "name_ar", "region", "role", "sex", "email", "language"]
     list_filter = [
         "region",
         "role",
@@ -231,6 +239,15 @@ class ParticipantAdmin(ExportActions, ScopedAdmin):
         ),
     ]
     raw_id_fields = ["user"]
+
+    # Model properties have no translated header of their own: give them one.
+    @admin.display(description=gettext_lazy("full name"), ordering="last_name")
+    def name(self, obj):
+        return obj.full_name
+
+    @admin.display(description=gettext_lazy("full name (Arabic)"), ordering="last_name_ar")
+    def name_ar(self, obj):
+        return obj.full_name_ar
 
     def get_inlines(self, request, obj):
         # Not on the "add" page: a person not yet saved has no messages (and the page's
@@ -442,7 +459,10 @@ class _RosterRow(TypedDict):
 @admin.register(TrainingSession)
 class TrainingSessionAdmin(ScopedAdmin):
     form = SessionForm
-    list_display = ["title", "cohort", "local_start", "city", "modality", "marks", "roster_link"]
+    # The sheet first, where a phone shows it; newest first, where last month's are.
+    list_display = ["roster_link", "title", "cohort", "local_start", "city", "modality", "marks"]
+    list_display_links = ["title"]
+    ordering = ["-starts_at", "-id"]
     list_filter = [
         "cohort__year",
         "cohort__regions",
@@ -689,8 +709,8 @@ class AttendanceAdmin(ScopedAdmin):
 class AttendanceHistoryAdmin(admin.ModelAdmin):
     list_display = [
         "changed_at",
-        "participant",
-        "session",
+        "person",
+        "training_session",
         "action",
         "before",
         "after",
@@ -703,6 +723,16 @@ class AttendanceHistoryAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return roles.scope_attendance(super().get_queryset(request), request.user)
+
+    # The history's foreign keys have no verbose name (a migration for a header): name
+    # the columns here.
+    @admin.display(description=gettext_lazy("participant"), ordering="participant")
+    def person(self, obj):
+        return obj.participant
+
+    @admin.display(description=gettext_lazy("session"), ordering="session")
+    def training_session(self, obj):
+        return obj.session
 
     def has_add_permission(self, request):
         return False
