@@ -89,6 +89,8 @@ class CertificateData:
     hours_attended: Decimal
     issued_on: date
     version: int = 1
+    # The cohort's Arabic name, when it has one (the French one otherwise).
+    cohort_name_ar: str = ""
     # Left and right signature lines (the programme's signatories, set in the admin).
     signatories: tuple[Signatory, ...] = DEFAULT_SIGNATORIES
 
@@ -404,6 +406,7 @@ def _texts(data: CertificateData) -> dict[str, _Words]:
     first_ar, last_ar = date_ar(data.first_session), date_ar(data.last_session)
     serial = data.serial
     serial_ar = data.serial
+    cohort_ar = data.cohort_name_ar or data.cohort_name
     if data.version > 1:
         serial = f"{data.serial} · version {data.version}"
         serial_ar = f"{data.serial} · النسخة {data.version}"
@@ -440,13 +443,13 @@ def _texts(data: CertificateData) -> dict[str, _Words]:
             intro="تشهد الدورة الدراسية «جهة 2021» بمشاركة",
             name=data.holder_name_ar or data.holder_name,
             body=(
-                f"في دورات التكوين المنظمة لفائدة فوج «{data.cohort_name}»، خلال الفترة "
+                f"في دورات التكوين المنظمة لفائدة فوج «{cohort_ar}»، خلال الفترة "
                 f"الممتدة من {_glued(first_ar)} إلى {_glued(last_ar)} "
                 f"({_glued(hours_ar_text)} من التكوين)."
             ),
             rows=[
                 ("الجهة", data.region_ar),
-                ("الفوج", data.cohort_name),
+                ("الفوج", cohort_ar),
                 ("الفترة", f"من {first_ar} إلى {last_ar}"),
                 ("ساعات الحضور", hours_ar_text),
                 ("تاريخ الإصدار", date_ar(data.issued_on)),

@@ -24,10 +24,16 @@ from django.utils.translation import gettext_lazy
 from certificates.codes import new_code, serial
 from certificates.credentials import credentials_issue, credentials_revoke, credentials_supersede
 from certificates.models import Certificate, CertificateBatch, CertificateFile
-from certificates.pdf import CertificateData, render_certificate_pdf
+from certificates.pdf import (
+    DEFAULT_SIGNATORIES,
+    CertificateData,
+    Signatory,
+    render_certificate_pdf,
+)
 from certificates.selectors import certificates_due, enrolments_progress
 from certificates.signals import certified_sync_pairs
 from cohorts.models import Cohort, Enrolment, Notification, Participant
+from cohorts.models import Signatory as CohortSignatory
 from cohorts.outbox import outbox_put
 from cohorts.queue import enqueue_on_commit
 from cohorts.report_cache import reports_changed
@@ -57,13 +63,22 @@ def _certificate_data(certificate: Certificate) -> CertificateData:
         region_fr=participant.region.name_fr,
         region_ar=participant.region.name_ar,
         cohort_name=cohort.name,
+        cohort_name_ar=cohort.name_ar,
         year=cohort.year,
         first_session=timezone.localtime(span["first"]).date(),
         last_session=timezone.localtime(span["last"]).date(),
         hours_attended=certificate.hours_attended,
         issued_on=certificate.issued_on,
         version=certificate.version,
+        signatories=_signatories(cohort),
     )
+
+
+def _signatories(cohort: Cohort) -> tuple[Signatory, ...]:
+    """The programme's signatories as set in the admin, left then right; or the default lines."""
+    rows = CohortSignatory.objects.filter(programme_id=cohort.programme_id).order_by("line")
+    named = tuple(Signatory(s.name_fr, s.title_fr, s.name_ar, s.title_ar) for s in rows)
+    return named or DEFAULT_SIGNATORIES
 
 
 def _store_pdf(certificate: Certificate, now: datetime, reason: str = "") -> CertificateFile:

@@ -41,6 +41,7 @@ from cohorts.models import (
     Participant,
     Programme,
     Region,
+    Signatory,
     TrainingSession,
 )
 from cohorts.selectors import cohort_roster
@@ -147,10 +148,20 @@ class OrganisationAdmin(admin.ModelAdmin):
     search_fields = ["short_name", "name"]
 
 
+class SignatoryInline(admin.TabularInline):
+    """Who signs the programme's certificates (the left and right signature lines)."""
+
+    model = Signatory
+    extra = 0
+    max_num = len(Signatory.Line)
+    fields = ["line", "name_fr", "title_fr", "name_ar", "title_ar"]
+
+
 @admin.register(Programme)
 class ProgrammeAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "start_date", "end_date"]
     filter_horizontal = ["partners"]
+    inlines = [SignatoryInline]
 
 
 @admin.register(ManagerProfile)
@@ -344,7 +355,10 @@ class ParticipantAdmin(ExportActions, ScopedAdmin):
 class CohortForm(forms.ModelForm):
     class Meta:
         model = Cohort
-        fields = ["programme", "code", "name", "year", "starts_on", "ends_on", "regions"]
+        fields = [
+            "programme", "code", "name", "name_ar", "name_en", "year", "starts_on", "ends_on",
+            "regions",
+        ]  # fmt: skip
 
     def clean(self):
         super().clean()  # returns `self.cleaned_data`
@@ -379,7 +393,7 @@ class CohortAdmin(ScopedAdmin):
     form = CohortForm
     list_display = ["name", "code", "year", "regions_list", "n_enrolled", "n_sessions"]
     list_filter = ["year", "regions", "programme"]
-    search_fields = ["name", "code"]
+    search_fields = ["name", "name_ar", "name_en", "code"]
     filter_horizontal = ["regions"]
     inlines = [CohortEnrolmentInline]
 
@@ -428,8 +442,8 @@ class SessionForm(forms.ModelForm):
     class Meta:
         model = TrainingSession
         fields = [
-            "cohort", "title", "theme", "starts_at", "ends_at", "modality", "city", "venue",
-            "online_url", "planned_hours",
+            "cohort", "title", "title_ar", "title_en", "theme", "starts_at", "ends_at",
+            "modality", "city", "venue", "online_url", "planned_hours",
         ]  # fmt: skip
 
     def clean(self):
@@ -469,7 +483,7 @@ class TrainingSessionAdmin(ScopedAdmin):
         "modality",
         "cohort",
     ]
-    search_fields = ["title", "theme", "city", "venue", "cohort__name"]
+    search_fields = ["title", "title_ar", "title_en", "theme", "city", "venue", "cohort__name"]
     date_hierarchy = "starts_at"
     list_select_related = ["cohort"]
 

@@ -16,6 +16,29 @@ class Language(models.TextChoices):
     ENGLISH = "en", _("English")
 
 
+def in_language(language: str | None, *, fr: str, ar: str = "", en: str = "") -> str:
+    """The text for a reader of language (fr, ar, en or a variant), French when it is missing."""
+    chosen = {"ar": ar, "en": en}.get((language or "fr")[:2], "")
+    return chosen or fr
+
+
+class TitledInLanguages:
+    """A cohort's name or a session's title in the reader's language (French the fallback)."""
+
+    TITLE_FIELDS: tuple[str, str, str]  # the French, Arabic and English fields
+
+    def title_in(self, language: str | None) -> str:
+        fr, ar, en = (getattr(self, field) for field in self.TITLE_FIELDS)
+        return in_language(language, fr=fr, ar=ar, en=en)
+
+    @property
+    def display_title(self) -> str:
+        """title_in the active language (for templates)."""
+        from django.utils import translation
+
+        return self.title_in(translation.get_language())
+
+
 class Programme(models.Model):
     code = models.CharField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=200)
@@ -40,6 +63,37 @@ class Programme(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Signatory(models.Model):
+    """Who signs the programme's certificates, on the left or the right signature line."""
+
+    class Line(models.IntegerChoices):
+        LEFT = 1, _("Left")
+        RIGHT = 2, _("Right")
+
+    programme = models.ForeignKey(
+        Programme,
+        verbose_name=_("programme"),
+        on_delete=models.CASCADE,
+        related_name="signatories",
+    )
+    line = models.PositiveSmallIntegerField(_("signature line"), choices=Line.choices)
+    name_fr = models.CharField(_("name"), max_length=150)
+    title_fr = models.CharField(_("title"), max_length=200, help_text=_("In French."))
+    name_ar = models.CharField(_("name (Arabic)"), max_length=150, blank=True)
+    title_ar = models.CharField(_("title (Arabic)"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("signatory")
+        verbose_name_plural = _("signatories")
+        ordering = ["programme", "line"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "line"], name="one_signatory_per_line")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name_fr} — {self.title_fr}"
 
 
 class Region(models.Model):
@@ -149,14 +203,22 @@ class Participant(models.Model):
         return f"{self.first_name_ar} {self.last_name_ar}".strip()
 
 
-class Cohort(models.Model):
+class Cohort(TitledInLanguages, models.Model):
     """A group trained together within one programme year, covering one or more regions."""
+
+    TITLE_FIELDS = ("name", "name_ar", "name_en")
 
     programme = models.ForeignKey(
         Programme, verbose_name=_("programme"), on_delete=models.PROTECT, related_name="cohorts"
     )
     code = models.SlugField(_("code"), max_length=40, unique=True)
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=200, help_text=_("In French."))
+    name_ar = models.CharField(
+        _("name (Arabic)"), max_length=200, blank=True, help_text=_("Empty: the French name.")
+    )
+    name_en = models.CharField(
+        _("name (English)"), max_length=200, blank=True, help_text=_("Empty: the French name.")
+    )
     year = models.PositiveSmallIntegerField(_("programme year"))
     regions = models.ManyToManyField(Region, verbose_name=_("regions"), related_name="cohorts")
     # The days enrolments may be dated within (recruitment opens, the cohort closes);
@@ -195,7 +257,9 @@ class Cohort(models.Model):
         return self.name
 
 
-class TrainingSession(models.Model):
+class TrainingSession(TitledInLanguages, models.Model):
+    TITLE_FIELDS = ("title", "title_ar", "title_en")
+
     class Modality(models.TextChoices):
         IN_PERSON = "in_person", _("In person")
         REMOTE = "remote", _("Remote")
@@ -204,7 +268,13 @@ class TrainingSession(models.Model):
     cohort = models.ForeignKey(
         Cohort, verbose_name=_("cohort"), on_delete=models.PROTECT, related_name="sessions"
     )
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(_("title"), max_length=200, help_text=_("In French."))
+    title_ar = models.CharField(
+        _("title (Arabic)"), max_length=200, blank=True, help_text=_("Empty: the French title.")
+    )
+    title_en = models.CharField(
+        _("title (English)"), max_length=200, blank=True, help_text=_("Empty: the French title.")
+    )
     theme = models.CharField(_("theme"), max_length=200, blank=True)
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
