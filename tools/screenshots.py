@@ -3,6 +3,10 @@
 Starts the application on a scratch SQLite database with the demo data (as `make run`
 does, in var/screenshots/), signs in as each demo account in headless Chromium and saves
 one full-page PNG per page, language and device. Run with `make screenshots`.
+
+Each image is looked at before it is kept: a blank or near-uniform one (what a page pushed
+sideways out of a phone's screen gives) or a page wider than the screen fails the run,
+naming the shots.
 """
 
 import argparse
@@ -32,6 +36,11 @@ DEVICES = {
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
 }
 LANGUAGES = ("fr", "ar")
+# A page's screenshot has text, borders and a header: its grey levels spread (standard
+# deviation ≥ 40 on every page today) and no single grey covers most of it (≤ 80 %). A
+# blank one has a deviation near 0 and one grey everywhere.
+MIN_STDDEV = 12.0
+MAX_DOMINANT_SHARE = 0.95
 
 
 def free_port() -> int:
@@ -45,6 +54,22 @@ def manage(env: dict, *args: str) -> str:
         [PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     )
     return result.stdout
+
+
+def looks_blank(path: Path) -> str | None:
+    """Say why an image looks blank or near-uniform, or None if it shows something."""
+    from PIL import Image, ImageStat
+
+    with Image.open(path) as image:
+        grey = image.convert("L")
+    stddev = ImageStat.Stat(grey).stddev[0]
+    histogram = grey.histogram()
+    dominant = max(histogram) / sum(histogram)
+    if stddev < MIN_STDDEV:
+        return f"near-uniform (standard deviation {stddev:.1f} < {MIN_STDDEV})"
+    if dominant > MAX_DOMINANT_SHARE:
+        return f"{dominant:.0%} of it one grey level (> {MAX_DOMINANT_SHARE:.0%})"
+    return None
 
 
 def pick(env: dict) -> dict:
@@ -124,6 +149,7 @@ def main() -> int:
                 time.sleep(0.5)
         todo = [s for s in shots(ids) if wanted is None or s[0] in wanted]
         total, done = len(todo) * len(LANGUAGES) * len(DEVICES), 0
+        failures: list[str] = []
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             for name, account, path in todo:
@@ -147,13 +173,25 @@ def main() -> int:
                         # Desktop: the whole page; phone: the screen as the person sees
                         # it first (a fixed save bar stays where it is on a phone).
                         page.screenshot(path=str(target), full_page=device == "desktop")
+                        # The screen's width, not innerWidth: a phone's browser widens its
+                        # layout viewport to fit a page that is too wide.
+                        width = page.evaluate("document.documentElement.scrollWidth")
+                        screen = options["viewport"]["width"]
                         context.close()
                         done += 1
                         print(f"[{done}/{total}] {target}", flush=True)
+                        if width > screen:
+                            failures.append(f"{target.name}: page {width}px wide on {screen}px")
+                        problem = looks_blank(target)
+                        if problem:
+                            failures.append(f"{target.name}: {problem}")
             browser.close()
     finally:
         server.terminate()
         server.wait(10)
+    if failures:
+        print("These screenshots need looking at:", *failures, sep="\n  ", file=sys.stderr)
+        return 1
     return 0
 
 
