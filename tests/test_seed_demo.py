@@ -192,6 +192,19 @@ def test_attendance_is_only_for_enrolled_people_and_stops_at_withdrawal():
     assert all(e.withdrawn_on is None for e in enrolments if e.status == "active")
 
 
+def test_every_demo_enrolment_falls_within_its_cohorts_dates():
+    seed()
+    enrolments = Enrolment.objects.select_related("cohort")
+    assert enrolments.exists()
+    for enrolment in enrolments:
+        cohort = enrolment.cohort
+        assert cohort.starts_on <= enrolment.enrolled_on <= cohort.ends_on
+        first = cohort.sessions.order_by("starts_at").first()
+        last = cohort.sessions.order_by("starts_at").last()
+        assert cohort.starts_on < local_day(first.starts_at)
+        assert cohort.ends_on == local_day(last.starts_at)
+
+
 def test_attendance_varies_by_person_and_leaves_a_few_late_sessions_unrecorded():
     seed()
     statuses = Counter(Attendance.objects.values_list("status", flat=True))
@@ -354,7 +367,7 @@ def test_the_national_plan_has_the_promised_size():
 
 
 def test_seed_demo_issues_the_certificates_of_ended_cohorts_through_the_service():
-    from certificates.models import Certificate, CertificateFile
+    from certificates.models import Certificate, CertificateFile, Credential
     from certificates.selectors import certificates_due
     from cohorts.models import Cohort
 
@@ -363,6 +376,8 @@ def test_seed_demo_issues_the_certificates_of_ended_cohorts_through_the_service(
     assert issued > 300  # ~80 % of ~500 people meet the rule; every demo cohort has ended
     assert f"Certificates issued now: {issued:,}." in out
     assert CertificateFile.objects.count() == issued
+    # Each with its Open Badges credential, signed in the same bulk path.
+    assert Credential.objects.filter(version=1, revoked_at__isnull=True).count() == issued
     assert Certificate.objects.filter(emailed_at__isnull=True).count() == 0  # fake addresses
     assert certificates_due(Cohort.objects.all()) == []
     again, _err = seed("--certificates")
