@@ -357,6 +357,7 @@ VENUES = (
 )
 # The cycle was launched in Casablanca on 25 June 2018; its first sessions follow.
 FIRST_SESSION_DAY = date(2018, 7, 2)
+RECRUITMENT_DAYS = 60  # a cohort's enrolments open this long before its first session
 # Fixed public holidays (month, day), and the religious ones of 2018–2021 as observed in
 # Morocco (the moon decides, so within a day).
 FIXED_HOLIDAYS = {(1, 1), (1, 11), (5, 1), (7, 30), (8, 14), (8, 20), (8, 21), (11, 6), (11, 18)}
@@ -846,7 +847,19 @@ def write_plan(demo: DemoPlan, *, recorded_by=None, progress: Progress | None = 
     _check_dates(demo, programme)
 
     cohorts = Cohort.objects.bulk_create(
-        [Cohort(programme=programme, code=c.code, name=c.name, year=c.year) for c in demo.cohorts],
+        [
+            Cohort(
+                programme=programme,
+                code=c.code,
+                name=c.name,
+                year=c.year,
+                # Recruitment opens two months before the opening seminar (people enrol
+                # 7 to 45 days before it); the cohort closes with its last session.
+                starts_on=c.sessions[0].day - timedelta(days=RECRUITMENT_DAYS),
+                ends_on=c.sessions[-1].day,
+            )
+            for c in demo.cohorts
+        ],
         batch_size=BATCH_SIZE,
     )
     for cohort, obj in zip(demo.cohorts, cohorts, strict=True):
