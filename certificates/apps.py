@@ -9,7 +9,7 @@ class CertificatesConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from certificates import signals  # noqa: F401  (connects the receivers)
+        from certificates import checks, signals  # noqa: F401  (registers, connects)
         from certificates.roles import managers_permissions_sync
 
         post_migrate.connect(managers_permissions_sync, sender=self)

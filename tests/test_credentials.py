@@ -488,3 +488,15 @@ def test_the_hourly_sweep_signs_credentials_for_certificates_issued_before_them(
     verifier = IndependentVerifier(client)
     assert verifier.revoked(verifier.check(_token(certificate))) is False
     assert verifier.revoked(verifier.check(_token(revoked))) is True
+
+
+def test_a_key_set_that_cannot_sign_is_refused_at_start(settings):
+    from certificates.checks import credential_keys_check
+
+    assert credential_keys_check() == []
+    settings.CREDENTIAL_KEYS = "not json"
+    assert [e.id for e in credential_keys_check()] == ["certificates.E001"]
+    public_only = json.loads(new_key_set()[1])
+    public_only["keys"][0].pop("d")
+    settings.CREDENTIAL_KEYS = json.dumps(public_only)
+    assert "private" in credential_keys_check()[0].msg
