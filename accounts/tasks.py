@@ -3,6 +3,7 @@ these put back in it the ones requested before it existed, and accept old queued
 
 from celery import shared_task
 
+from accounts import retention
 from accounts.invitations import account_emails_put, account_emails_waiting
 
 
@@ -18,3 +19,10 @@ def sweep_account_emails() -> dict:
     waiting = account_emails_waiting()
     account_emails_put(waiting)
     return {"queued": len(waiting)}
+
+
+@shared_task
+def apply_retention() -> dict:
+    """Anonymise everyone past the retention period (the beat runs it monthly); once each."""
+    result = retention.apply_retention()
+    return {"due": result.due, "anonymised": result.anonymised}

@@ -307,6 +307,13 @@ ALERT_MIN_SESSIONS = env.integer(
     "ALERT_MIN_SESSIONS", 3, doc="Recorded sessions before a low-attendance warning can be sent."
 )
 
+# Personal data: people are anonymised this many years after their last cohort ended.
+RETENTION_YEARS = env.integer(
+    "RETENTION_YEARS",
+    5,
+    doc="Years after a person's last cohort ended before their details are removed.",
+)
+
 # Reports: groups with fewer people than this have their counts withheld for funders.
 REPORT_SUPPRESSION_THRESHOLD = env.integer(
     "REPORT_SUPPRESSION_THRESHOLD", 5, doc="Smallest group (people) a funder's report shows."

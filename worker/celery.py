@@ -71,6 +71,12 @@ app.conf.update(
             "task": "messaging.tasks.send_monthly_reports",
             "schedule": crontab(day_of_month=1, hour=7, minute=0),
         },
+        # The 2nd of each month, 04:00 local time: anonymise the people past the retention
+        # period (RETENTION_YEARS after their last cohort ended); once each.
+        "apply-retention": {
+            "task": "accounts.tasks.apply_retention",
+            "schedule": crontab(day_of_month=2, hour=4, minute=0),
+        },
     },
 )
 app.autodiscover_tasks()
