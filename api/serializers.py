@@ -38,7 +38,8 @@ class CohortSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Cohort
-        fields = ["id", "code", "name", "year", "regions"]
+        # name is the French one; name_ar and name_en empty when not given (French then).
+        fields = ["id", "code", "name", "name_ar", "name_en", "year", "regions"]
 
 
 class SessionSerializer(serializers.ModelSerializer):
@@ -48,8 +49,8 @@ class SessionSerializer(serializers.ModelSerializer):
     class Meta:
         model = TrainingSession
         fields = [
-            "id", "cohort", "title", "theme", "starts_at", "ends_at", "city", "venue",
-            "online_url", "modality", "planned_hours",
+            "id", "cohort", "title", "title_ar", "title_en", "theme", "starts_at", "ends_at",
+            "city", "venue", "online_url", "modality", "planned_hours",
         ]  # fmt: skip
 
 

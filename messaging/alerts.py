@@ -143,18 +143,18 @@ def _trainee_alert(alert: AttendanceAlert) -> OutgoingMessage | Drop:
     rate = f"{alert.rate_numerator}/{alert.rate_denominator}"
     with translation.override(participant.preferred_language or settings.LANGUAGE_CODE):
         if alert.kind == Kind.BELOW_THRESHOLD:
-            subject = _("Your attendance in %(cohort)s") % {"cohort": cohort.name}
+            subject = _("Your attendance in %(cohort)s") % {"cohort": cohort.display_title}
             text = _(
                 "Hello %(name)s,\n\nYour attendance in %(cohort)s is now %(rate)s, below "
                 "what the certificate requires. The next sessions can still change that.\n"
             ) % {"name": email_name(participant), "cohort": cohort.name, "rate": rate}
         else:
-            subject = _("Your certificate for %(cohort)s") % {"cohort": cohort.name}
+            subject = _("Your certificate for %(cohort)s") % {"cohort": cohort.display_title}
             text = _(
                 "Hello %(name)s,\n\nWith the sessions left, the attendance the certificate "
                 "of %(cohort)s requires can no longer be reached. Your programme manager "
                 "can tell you more.\n"
-            ) % {"name": email_name(participant), "cohort": cohort.name}
+            ) % {"name": email_name(participant), "cohort": cohort.display_title}
     return OutgoingMessage(to=participant.email, subject=subject, text=tidy(text))
 
 

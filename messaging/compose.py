@@ -19,7 +19,7 @@ def session_ics(session: TrainingSession, *, cancelled: bool = False) -> bytes:
     calendar.add("method", "CANCEL" if cancelled else "REQUEST")
     event = Event()
     event.add("uid", f"session-{session.pk}@region2021")
-    event.add("summary", f"{session.title} — {session.cohort.name}")
+    event.add("summary", f"{session.display_title} — {session.cohort.display_title}")
     event.add("dtstart", session.starts_at)
     event.add("dtend", session.ends_at)
     event.add("dtstamp", timezone.now())
@@ -55,7 +55,7 @@ def session_notice(
             Notification.Kind.CANCELLED: _("Cancelled: %(title)s"),
         }
         subject = subjects[kind] % {
-            "title": session.title,
+            "title": session.display_title,
             "day": formats.date_format(start, "j F"),
         }
         context = {

@@ -92,3 +92,24 @@ def test_managers_set_the_signatories_in_the_admin():
     assert 'name="name_ar"' in cohort_page and 'name="name_en"' in cohort_page
     session_page = client.get("/admin/cohorts/trainingsession/add/").content.decode()
     assert 'name="title_ar"' in session_page and 'name="title_en"' in session_page
+
+
+def test_pages_and_the_api_show_titles_in_the_readers_language():
+    from tests.factories import UserFactory
+
+    user = UserFactory(username="amina")
+    amina = ParticipantFactory(first_name="Amina", last_name="TAZI", user=user)
+    cohort = CohortFactory(name="Promotion 2021 — Nord", name_ar="فوج 2021 — الشمال", year=2021)
+    SessionFactory(cohort=cohort, title="Finances locales", title_ar="المالية المحلية")
+    EnrolmentFactory(participant=amina, cohort=cohort)
+    client = Client()
+    client.force_login(user)
+    arabic = client.get("/me/", HTTP_ACCEPT_LANGUAGE="ar").content.decode()
+    assert "فوج 2021 — الشمال" in arabic and "المالية المحلية" in arabic
+    french = client.get("/me/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Promotion 2021 — Nord" in french and "Finances locales" in french
+    english = client.get("/me/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Promotion 2021 — Nord" in english  # no English name: the French one
+    me = client.get("/api/v1/me/", HTTP_ACCEPT_LANGUAGE="ar").json()
+    assert me["cohorts"][0]["name"] == "فوج 2021 — الشمال"
+    assert me["cohorts"][0]["sessions"][0]["title"] == "المالية المحلية"

@@ -111,7 +111,7 @@ def _cohort(row: CohortOverview) -> dict:
     return {
         "id": enrolment.cohort_id,
         "code": enrolment.cohort.code,
-        "name": enrolment.cohort.name,
+        "name": enrolment.cohort.display_title,  # in the request's language
         "year": enrolment.cohort.year,
         "enrolment_status": enrolment.status,
         "progress": {
@@ -126,7 +126,7 @@ def _cohort(row: CohortOverview) -> dict:
         "sessions": [
             {
                 "id": line.session.pk,
-                "title": line.session.title,
+                "title": line.session.display_title,
                 "starts_at": line.session.starts_at,
                 "ends_at": line.session.ends_at,
                 "city": line.session.city,
