@@ -160,6 +160,11 @@ def test_the_export_holds_every_row_that_mentions_the_trainee_and_nobody_else(wo
         world["certificates"][world["amina"].pk].serial
     ]
     assert data["consent"][0]["on_verification"] is True
+    # Her digital credential (certificates.credentials.credentials_of), the signed JWT too.
+    serial = world["certificates"][world["amina"].pk].serial
+    assert [c["certificate"] for c in data["credentials"]] == [serial]
+    assert data["credentials"][0]["jwt"]
+    assert data["records"]["certificates.credential"]
     # Nobody else: Karim's name, e-mail, phone, cohort and certificate, nor the manager's
     # address, nor secrets.
     text = response.content.decode()
