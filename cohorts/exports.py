@@ -6,7 +6,8 @@ from django.utils.translation import gettext as _
 from cohorts.imports import COLUMNS
 from cohorts.models import Enrolment, Participant
 
-_PARTICIPANT_KEYS = [c.key for c in COLUMNS if c.key not in {"cohort", "enrolled_on"}]
+_ENROLMENT_KEYS = {"cohort", "enrolled_on", "cohort_name_ar", "cohort_name_en"}
+_PARTICIPANT_KEYS = [c.key for c in COLUMNS if c.key not in _ENROLMENT_KEYS]
 
 
 def _participant_cells(p: Participant) -> list:
@@ -28,6 +29,8 @@ def enrolments_table(enrolments: QuerySet[Enrolment]) -> tuple[list[str], list[l
             *_participant_cells(e.participant),
             e.cohort.code,
             e.enrolled_on,
+            e.cohort.name_ar,
+            e.cohort.name_en,
             e.get_status_display(),
             e.withdrawn_on,
             e.cohort.year,

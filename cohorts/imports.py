@@ -8,7 +8,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -52,6 +52,17 @@ COLUMNS = [
     Column("consent_date", gettext_lazy("consent date"), ("date de consentement", "consent")),
     Column("cohort", gettext_lazy("cohort"), ("cohorte", "cohort code")),
     Column("enrolled_on", gettext_lazy("enrolment date"), ("date d'inscription", "enrolled on")),
+    # The cohort's name in Arabic and English (its code names it): set on the cohort.
+    Column(
+        "cohort_name_ar",
+        gettext_lazy("cohort name (Arabic)"),
+        ("cohorte (arabe)", "nom de la cohorte (arabe)", "cohort (arabic)"),
+    ),
+    Column(
+        "cohort_name_en",
+        gettext_lazy("cohort name (English)"),
+        ("cohorte (anglais)", "nom de la cohorte (anglais)", "cohort (english)"),
+    ),
 ]
 _BY_KEY = {c.key: c for c in COLUMNS}
 _ROLE_VALUES = {
@@ -209,7 +220,7 @@ def _plan_row(row: _Row, regions, cohorts, scope, seen_emails) -> dict:
         wrong = enrolment_date_error(cohort, enrolled_on or local_date(timezone.now()))
         if wrong:
             row.error("enrolled_on", wrong)
-    plan = {
+    plan: dict[str, Any] = {
         "fields": {
             "last_name": values.get("last_name", ""),
             "first_name": values.get("first_name", ""),
@@ -226,9 +237,26 @@ def _plan_row(row: _Row, regions, cohorts, scope, seen_emails) -> dict:
         },
         "cohort": cohort,
         "enrolled_on": enrolled_on,
+        "cohort_names": _cohort_names(row, values),
     }
     _check_fields(row, plan["fields"])
     return plan
+
+
+def _cohort_names(row: _Row, values: dict) -> dict[str, str]:
+    """The cohort's names in other languages given on the row (checked, not yet written)."""
+    names = {}
+    for key, attr in (("cohort_name_ar", "name_ar"), ("cohort_name_en", "name_en")):
+        value = (values.get(key) or "").strip()
+        if not value:
+            continue
+        if not values.get("cohort"):
+            row.error(key, _("A cohort's name needs the cohort's code on the same row."))
+        elif len(value) > 200:  # the fields' max_length
+            row.error(key, _("At most 200 characters."))
+        else:
+            names[attr] = value
+    return names
 
 
 def _check_fields(row: _Row, fields: dict) -> None:
@@ -261,6 +289,12 @@ def _apply(row: _Row, plan: dict, existing: Participant | None, user, result: Im
             result.updated += 1
             action = "updated"
         cohort = plan["cohort"]
+        names = plan["cohort_names"] if cohort is not None else {}
+        changed = {k: v for k, v in names.items() if getattr(cohort, k) != v}
+        if changed:
+            for field, value in changed.items():
+                setattr(cohort, field, value)
+            cohort.save(update_fields=list(changed))
         enrolled = False
         if (
             cohort is not None

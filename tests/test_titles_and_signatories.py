@@ -113,3 +113,31 @@ def test_pages_and_the_api_show_titles_in_the_readers_language():
     me = client.get("/api/v1/me/", HTTP_ACCEPT_LANGUAGE="ar").json()
     assert me["cohorts"][0]["name"] == "فوج 2021 — الشمال"
     assert me["cohorts"][0]["sessions"][0]["title"] == "المالية المحلية"
+
+
+def test_an_import_sets_the_cohorts_names_in_arabic_and_english():
+    from cohorts.errors import LineErrors
+    from cohorts.imports import participants_import
+    from tests.factories import UserFactory, region
+
+    cohort = CohortFactory(code="2019-centre", name="Promotion 2019 — Centre", year=2019)
+    cohort.regions.set([region("MA-04")])
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    header = "Nom;Prénom;Sexe;Rôle;Région;Cohorte;Cohorte (arabe);Cohorte (anglais)"
+    rows = [
+        "Benali;Amina;F;cadre;MA-04;2019-centre;فوج 2019 — الوسط;Class of 2019 — Centre",
+        "Tazi;Salma;F;cadre;MA-04;2019-centre;;",
+    ]
+    content = "\n".join([header, *rows]).encode()
+    participants_import(name="liste.csv", content=content, user=root, commit=True)
+    cohort.refresh_from_db()
+    assert (cohort.name, cohort.name_ar, cohort.name_en) == (
+        "Promotion 2019 — Centre", "فوج 2019 — الوسط", "Class of 2019 — Centre",
+    )  # fmt: skip
+    # A name without the cohort's code is an error on its row, and nothing is written.
+    bad = "\n".join([header, "Alaoui;Sara;F;cadre;MA-04;;فوج آخر;"]).encode()
+    with pytest.raises(LineErrors) as caught:
+        participants_import(name="liste.csv", content=bad, user=root, commit=True)
+    assert [(e.line, e.message) for e in caught.value.errors] == [
+        (2, "A cohort's name needs the cohort's code on the same row.")
+    ]
