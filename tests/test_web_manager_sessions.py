@@ -253,3 +253,19 @@ def test_sessions_page_costs_a_constant_number_of_queries(mgr, data):
     # session, user, scope, cohort, count (pager), page of sessions with states, the
     # recorders' names: the same whatever the number of sessions.
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_sessions_to_record_cost_a_constant_number_of_queries(mgr, data):
+    url = reverse("web:sessions")
+    with CaptureQueriesContext(connection) as small:
+        mgr.get(url)
+    for i in range(4):
+        cohort = CohortFactory(year=2021)
+        person = ParticipantFactory(region=region("MA-04"))
+        EnrolmentFactory(participant=person, cohort=cohort)
+        _session(cohort, -3 - i)
+    with CaptureQueriesContext(connection) as large:
+        response = mgr.get(url)
+    assert len(response.context["rows"]) == 6
+    # session, user, scope, count (pager), page of sessions with states, recorders' names.
+    assert len(large.captured_queries) == len(small.captured_queries)
