@@ -47,6 +47,7 @@ from cohorts.models import (
 from cohorts.selectors import cohort_roster
 from cohorts.tables import write_csv, write_xlsx
 from cohorts.validation import (
+    enrolment_date_error,
     minutes_attended_error,
     session_minutes,
     validate_cohort_year,
@@ -371,8 +372,29 @@ class CohortForm(forms.ModelForm):
         return data
 
 
+class EnrolmentDateForm(forms.ModelForm):
+    """A new enrolment's date must fall within its cohort's dates (said here, on the
+    field, rather than by the service once the form has passed)."""
+
+    def clean(self):
+        data = super().clean()
+        cohort = data.get("cohort")
+        if cohort is None:
+            try:
+                cohort = self.instance.cohort  # an inline's: its cohort being edited
+            except Cohort.DoesNotExist:
+                cohort = None
+        enrolled_on = data.get("enrolled_on")
+        if self.instance.pk is None and cohort is not None and enrolled_on is not None:
+            wrong = enrolment_date_error(cohort, enrolled_on)
+            if wrong:
+                self.add_error("enrolled_on", wrong)
+        return data
+
+
 class CohortEnrolmentInline(admin.TabularInline):
     model = Enrolment
+    form = EnrolmentDateForm
     fields = ["participant", "status", "enrolled_on", "withdrawn_on"]
     readonly_fields = ["status", "withdrawn_on"]
     autocomplete_fields = ["participant"]
@@ -613,6 +635,7 @@ class EnrolmentHistoryInline(ReadOnlyInline):
 class EnrolmentAdmin(ExportActions, ScopedAdmin):
     export_table = staticmethod(enrolments_table)
     export_name = "enrolments"
+    form = EnrolmentDateForm
     list_display = ["participant", "cohort", "status", "enrolled_on", "withdrawn_on"]
     list_filter = [
         "status",

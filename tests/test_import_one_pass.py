@@ -120,3 +120,40 @@ def test_a_cohort_without_dates_takes_any_enrolment_date(admin_user):
         participant=ParticipantFactory(), cohort=cohort, enrolled_on=datetime.date(2018, 11, 2)
     )
     assert enrolment.pk
+
+
+def test_the_admin_says_an_enrolment_is_outside_the_cohorts_dates(client, cohort, admin_user):
+    from django.forms import modelform_factory
+
+    from cohorts.admin import EnrolmentDateForm
+
+    person = ParticipantFactory(region=region("MA-04"))
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/cohorts/enrolment/add/",
+        {
+            "participant": person.pk,
+            "cohort": cohort.pk,
+            "status": "active",
+            "enrolled_on": "2018-12-01",
+            "withdrawal_reason": "",
+        },
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 200
+    assert "Enrolled on 2018-12-01, before the cohort starts (2019-01-01)." in (
+        response.content.decode()
+    )
+    assert not Enrolment.objects.exists()
+    # The cohort page's inline: its cohort is the one being edited.
+    form_class = modelform_factory(
+        Enrolment, form=EnrolmentDateForm, fields=["participant", "enrolled_on"]
+    )
+    with translation.override("en"):
+        form = form_class(
+            {"participant": person.pk, "enrolled_on": "2019-12-21"},
+            instance=Enrolment(cohort=cohort),
+        )
+        assert form.errors["enrolled_on"] == [
+            "Enrolled on 2019-12-21, after the cohort ends (2019-12-20)."
+        ]
