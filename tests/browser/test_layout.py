@@ -1,12 +1,13 @@
 """Every page fits a phone and a laptop, in French, Arabic and English.
 
 One browser; one context per role and screen size (signed in once), the language switched
-through its cookie as the header's switcher leaves it. 25 pages: 10 public or account pages
-(landing, sign-in, verification form and result, password reset and its three follow-ups,
-setting a password from an invitation, the monthly report's unsubscribe page), 1 trainee
-page, 3 manager pages (home, attendance sheet, cohort progress), 2 funder pages (dashboard,
-settings) and 9 admin pages (index and the main changelists) — 25 page × role combinations
-× 3 languages × 2 screen sizes = 150 visits.
+through its cookie as the header's switcher leaves it. 29 pages: 11 public or account pages
+(landing, sign-in, certificate verification form and result, digital credential
+verification, password reset and its three follow-ups, setting a password from an
+invitation, the monthly report's unsubscribe page), 1 trainee page, 6 manager pages (home,
+sessions to record, a cohort's sessions, attendance sheet, a roster's history, cohort
+progress), 2 funder pages (dashboard, settings) and 9 admin pages (index and the main
+changelists) — 29 page × role combinations × 3 languages × 2 screen sizes = 174 visits.
 
 On each, `LAYOUT` reports:
 
@@ -109,6 +110,7 @@ def layout_world(world):
             "/login/",
             "/verify/",
             f"/verify/{code}",
+            "/verify/credential/",
             "/accounts/password-reset/",
             "/accounts/password-reset/done/",
             f"/accounts/reset/{uid(trainee)}/{default_token_generator.make_token(trainee)}/",
@@ -119,7 +121,10 @@ def layout_world(world):
         "amina": ["/me/"],
         "manager-rsk": [
             "/manage/",
+            "/manage/sessions/",
+            f"/manage/cohorts/{world['running'].pk}/sessions/",
             f"/manage/sessions/{world['running_sessions'][1].pk}/attendance/",
+            f"/manage/sessions/{world['running_sessions'][0].pk}/history/",
             f"/manage/cohorts/{world['running'].pk}/progress/",
             "/admin/",
             "/admin/cohorts/participant/",
@@ -170,7 +175,7 @@ def test_every_page_fits_the_screen_in_every_language(browser, live_server, layo
             context.close()
     report = "\n".join(f"{where}: {problem}" for where, ps in found.items() for problem in ps)
     assert not found, report
-    assert visits == 150
+    assert visits == 174
 
 
 def test_the_check_reports_a_wide_table_put_back(browser, live_server, layout_world):
@@ -179,7 +184,7 @@ def test_the_check_reports_a_wide_table_put_back(browser, live_server, layout_wo
     page = context.new_page()
     context.add_cookies([{"name": "django_language", "value": "ar", "url": live_server.url}])
     sign_in(page, "manager-rsk")
-    page.goto(layout_world["manager-rsk"][2])  # the cohort progress page
+    page.goto(layout_world["manager-rsk"][5])  # the cohort progress page
     assert check_layout(page, 390) == []
     # The progress table taken out of its scrolling box, as before the fix.
     page.evaluate(
