@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from certificates.codes import display
 from certificates.rules import ExcusedPolicy, Rule
 from cohorts.models import Cohort, Programme
 
@@ -140,6 +141,11 @@ class Certificate(models.Model):
 
     def __str__(self) -> str:
         return self.serial
+
+    @property
+    def code_display(self) -> str:
+        """The verification code in groups, as printed on the certificate."""
+        return display(self.verification_code)
 
 
 class CertificateFile(models.Model):

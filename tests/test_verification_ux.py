@@ -51,7 +51,9 @@ def _pdf(certificate) -> bytes:
 
 
 def _upload(content: bytes, url: str = "/verify/"):
-    return Client().post(url, {"file": SimpleUploadedFile("c.pdf", content, "application/pdf")})
+    return Client(HTTP_ACCEPT_LANGUAGE="en").post(
+        url, {"file": SimpleUploadedFile("c.pdf", content, "application/pdf")}
+    )
 
 
 def _section(html: str, element_id: str) -> str:
@@ -61,7 +63,7 @@ def _section(html: str, element_id: str) -> str:
 
 
 def test_the_empty_page_says_what_to_do_with_a_code_or_a_pdf():
-    html = Client().get("/verify/").content.decode()
+    html = Client(HTTP_ACCEPT_LANGUAGE="en").get("/verify/").content.decode()
     assert 'id="pdf-form"' in html and 'enctype="multipart/form-data"' in html
     assert "under the QR code" in html
     assert "No code at hand? Choose the certificate's PDF" in html
@@ -118,7 +120,7 @@ def test_a_pdf_without_a_code_says_to_type_the_code():
 
 
 def test_posting_nothing_says_what_to_send():
-    response = Client().post("/verify/", {})
+    response = Client(HTTP_ACCEPT_LANGUAGE="en").post("/verify/", {})
     assert response.status_code == 400
     assert "Choose the certificate&#x27;s PDF, or type the code printed on it." in (
         response.content.decode()
@@ -151,9 +153,21 @@ def test_the_code_is_printed_in_groups_and_carried_in_the_metadata(certificate):
 )
 def test_a_code_is_accepted_with_or_without_separators_in_any_case(certificate, typed):
     text = typed(certificate.verification_code)
-    page = Client().get("/verify/", {"code": text})
+    page = Client(HTTP_ACCEPT_LANGUAGE="en").get("/verify/", {"code": text})
     assert page.status_code == 200
     assert 'data-status="valid"' in page.content.decode()
     assert codes.display(certificate.verification_code) in page.content.decode()
-    api = APIClient().get(f"/api/v1/certificates/verify/{text.strip()}/")
+    api = APIClient(HTTP_ACCEPT_LANGUAGE="en").get(f"/api/v1/certificates/verify/{text.strip()}/")
     assert api.status_code == 200 and api.json()["serial"] == certificate.serial
+
+
+def test_the_trainee_page_shows_the_code_in_groups(certificate):
+    from tests.factories import UserFactory
+
+    user = UserFactory(username="amina-trainee")
+    certificate.participant.user = user
+    certificate.participant.save(update_fields=["user"])
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    html = client.get("/me/").content.decode()
+    assert codes.display(certificate.verification_code) in html
