@@ -84,6 +84,7 @@ def test_the_sheet_puts_the_message_next_to_the_field_and_opens_its_section(clie
     assert response.status_code == 400
     html = response.content.decode()
     assert 'id="sheet-errors"' in html
+    assert "novalidate:" not in html  # the template's comment stays a comment
     for person, message in ((a, NEGATIVE[language]), (b, LONGER[language])):
         # The summary names the person; the message sits right after the minutes field,
         # which says it is wrong and points at it, in an open section.

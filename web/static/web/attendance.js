@@ -92,8 +92,11 @@ document.addEventListener("DOMContentLoaded", () => {
       const line = document.createElement("p");
       const link = document.createElement("a");
       link.href = `#${input.id}`;
-      const name = person.querySelector("legend .name");
-      link.textContent = `${name ? name.textContent : ""}: ${message}`;
+      // The name isolated: a Latin name inside an Arabic message keeps its place.
+      const name = document.createElement("bdi");
+      const shown = person.querySelector("legend .name");
+      name.textContent = shown ? shown.textContent : "";
+      link.append(name, `: ${message}`);
       link.addEventListener("click", (e) => { e.preventDefault(); input.focus(); });
       line.append(link);
       box.append(line);
