@@ -18,8 +18,34 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from accounts.personal_data import personal_data
+from certificates.models import Certificate
 from certificates.pdf import _RTL, FONT, FONT_BOLD, arabic_lines, register_fonts, shape_arabic
-from cohorts.models import Participant
+from cohorts.models import AccountEmail, Attendance, Enrolment, Notification, Participant
+
+# Stored codes in words, in the reader's language (the models' own labels).
+LABELS = {
+    **dict(Attendance.Status.choices),
+    **dict(Enrolment.Status.choices),
+    **dict(Notification.Kind.choices),
+    **dict(Notification.Status.choices),
+    **dict(AccountEmail.Kind.choices),
+    **dict(AccountEmail.Status.choices),
+    **dict(Certificate.Status.choices),
+}
+
+
+def _word(code) -> str:
+    return "" if code in (None, "") else str(LABELS.get(code, code))
+
+
+def _when(value: str | None) -> str:
+    """An ISO date-time as on paper: day and minute, no "T"."""
+    return (value or "")[:16].replace("T", " ")
+
+
+def _shown(value) -> str:
+    return "—" if value in (None, "") else str(value)
+
 
 LINE = HexColor("#d5dde5")
 HEAD = HexColor("#eef2f6")
@@ -99,9 +125,14 @@ class _Text:
 
 
 def _changes(before: dict | None, after: dict | None) -> str:
+    """The fields that differ, each "field: from old to new"."""
     before, after = before or {}, after or {}
-    keys = sorted(set(before) | set(after))
-    return "; ".join(f"{k}: {before.get(k, '')} → {after.get(k, '')}" for k in keys)
+    keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    return "; ".join(
+        _("%(field)s: from %(before)s to %(after)s")
+        % {"field": k, "before": _shown(before.get(k)), "after": _shown(after.get(k))}
+        for k in keys
+    )
 
 
 def export_pdf(data: dict, *, language: str = "fr") -> bytes:
@@ -110,14 +141,14 @@ def export_pdf(data: dict, *, language: str = "fr") -> bytes:
     p = data["profile"]
     story: list = [
         text.para(_("Everything the programme holds about you"), "title"),
-        text.para(_("Generated on %(date)s.") % {"date": data["generated_at"][:16]}),
+        text.para(_("Generated on %(date)s.") % {"date": _when(data["generated_at"])}),
         text.para(_("Profile"), "h2"),
     ]
     profile_rows = [
         [_("Name"), f"{p['first_name']} {p['last_name']}"],
         [_("Name (Arabic)"), f"{p['first_name_ar']} {p['last_name_ar']}".strip()],
-        [_("Sex"), p["sex"]],
-        [_("Role"), p["role"]],
+        [_("Sex"), str(dict(Participant.Sex.choices).get(p["sex"], p["sex"]))],
+        [_("Role"), str(dict(Participant.Role.choices).get(p["role"], p["role"]))],
         [_("Position"), p["position"]],
         [_("Region"), f"{p['region_name']} ({p['region']})"],
         [_("E-mail"), p["email"]],
@@ -130,12 +161,12 @@ def export_pdf(data: dict, *, language: str = "fr") -> bytes:
     sections = [
         (
             _("Enrolments"),
-            [_("Cohort"), _("Year"), _("Status"), _("Enrolled on"), _("Withdrawn on")],
+            [_("Cohort"), _("Programme year"), _("Status"), _("Enrolled on"), _("Withdrawn on")],
             [
                 [
                     e["cohort_name"],
                     e["year"],
-                    e["status"],
+                    _word(e["status"]),
                     e["enrolled_on"],
                     e["withdrawn_on"] or "",
                 ]
@@ -149,8 +180,8 @@ def export_pdf(data: dict, *, language: str = "fr") -> bytes:
                 [
                     m["cohort"],
                     m["session"],
-                    m["starts_at"][:16],
-                    m["status"],
+                    _when(m["starts_at"]),
+                    _word(m["status"]),
                     m["minutes_attended"] or "",
                 ]
                 for m in data["attendance"]
@@ -163,7 +194,7 @@ def export_pdf(data: dict, *, language: str = "fr") -> bytes:
                 [
                     h["session"],
                     h["starts_at"][:10],
-                    h["changed_at"][:16],
+                    _when(h["changed_at"]),
                     _changes(h["before"], h["after"]),
                 ]
                 for h in data["attendance_history"]
@@ -174,16 +205,22 @@ def export_pdf(data: dict, *, language: str = "fr") -> bytes:
             [_("Kind"), _("Status"), _("Address"), _("Created on"), _("Sent on")],
             [
                 [
-                    m["kind"],
-                    m["status"],
+                    _word(m["kind"]),
+                    _word(m["status"]),
                     m["address"],
-                    m["created_at"][:16],
-                    (m["sent_at"] or "")[:16],
+                    _when(m["created_at"]),
+                    _when(m["sent_at"]),
                 ]
                 for m in data["messages"]
             ]
             + [
-                [a["kind"], a["status"], "", a["created_at"][:16], (a["sent_at"] or "")[:16]]
+                [
+                    _word(a["kind"]),
+                    _word(a["status"]),
+                    "",
+                    _when(a["created_at"]),
+                    _when(a["sent_at"]),
+                ]
                 for a in data["account_emails"]
             ],
         ),
@@ -191,15 +228,15 @@ def export_pdf(data: dict, *, language: str = "fr") -> bytes:
             _("Certificates"),
             [_("Serial"), _("Cohort"), _("Issued on"), _("Status"), _("Version")],
             [
-                [c["serial"], c["cohort_name"], c["issued_on"], c["status"], c["version"]]
+                [c["serial"], c["cohort_name"], c["issued_on"], _word(c["status"]), c["version"]]
                 for c in data["certificates"]
             ],
         ),
         (
             _("Digital credentials"),
-            [_("Credential")],
+            [_("Certificate"), _("Version"), _("Status"), _("Issued on")],
             [
-                [json.dumps(c, ensure_ascii=False, default=str)[:300]]
+                [c.get("certificate"), c.get("version"), c.get("state"), _when(c.get("issued_at"))]
                 for c in data["credentials"] or []
             ],
         ),
@@ -208,7 +245,7 @@ def export_pdf(data: dict, *, language: str = "fr") -> bytes:
             [_("Recorded on"), _("On public verification"), _("In e-mails")],
             [
                 [
-                    c["recorded_at"][:16],
+                    _when(c["recorded_at"]),
                     _("yes") if c["on_verification"] else _("no"),
                     _("yes") if c["in_emails"] else _("no"),
                 ]  # fmt: skip
@@ -219,7 +256,7 @@ def export_pdf(data: dict, *, language: str = "fr") -> bytes:
             _("Corrections of your identity"),
             [_("Changed on"), _("Change")],
             [
-                [c["changed_at"][:16], _changes(c["before"], c["after"])]
+                [_when(c["changed_at"]), _changes(c["before"], c["after"])]
                 for c in data["identity_history"]
             ],
         ),
