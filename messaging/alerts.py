@@ -262,6 +262,11 @@ def _digest(address: str, sessions: list, failures: list[Notification]) -> Outgo
                 )
                 + "\n"
                 + "\n".join(lines)
+                + "\n\n"
+                # The managers' page of sessions to record (web's URL; messaging knows
+                # no interface, hence the path written out).
+                + _("Record them from your phone: %(url)s")
+                % {"url": f"{settings.SITE_URL}/manage/sessions/"}
             )
         if failures:
             lines = [

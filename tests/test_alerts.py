@@ -4,7 +4,9 @@ import datetime
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core import mail
+from django.urls import reverse
 
 from certificates.models import AttendanceAlert, ManagerDigest
 from cohorts import services
@@ -118,6 +120,8 @@ def test_the_weekly_digest_lists_unrecorded_sessions_once_per_week(cohort):
     (message,) = mail.outbox
     assert message.to == [rabat.email]
     assert message.body.count("\n- ") == 2
+    # The page to record them from (written out in messaging, which knows no interface).
+    assert f"{settings.SITE_URL}{reverse('web:sessions')}" in message.body
     assert ManagerDigest.objects.get().sessions == 2
     with time_machine.travel(monday + datetime.timedelta(weeks=1)):
         assert digests_send() == 1
