@@ -231,12 +231,11 @@ def published_tables() -> dict[tuple[str, ...], dict]:
     key = f"report:published:{generation(None)}:{threshold}"
 
     def compute() -> dict:
-        reports = progress_reports(
-            groupings=[list(t) for t in disclosure.PUBLISHED_TABLES], filters=ReportFilters()
+        finest, by_cohort = progress_reports(
+            groupings=[list(disclosure.PUBLISHED_KEYS), [*disclosure.PUBLISHED_KEYS, "cohort"]],
+            filters=ReportFilters(),
         )
-        protected = disclosure.publish(
-            dict(zip(disclosure.PUBLISHED_TABLES, reports, strict=True)), threshold
-        )
+        protected = disclosure.publish(finest, by_cohort, threshold)
         generated = timezone.now().isoformat()
         return {
             table: {

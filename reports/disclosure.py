@@ -149,42 +149,53 @@ def _measures(counts: dict[str, int], sessions_held: int) -> dict:
 # The published tables --------------------------------------------------------------------
 
 
-def publish(
-    reports: dict[tuple[str, ...], Report], threshold: int
-) -> dict[tuple[str, ...], Report]:
-    """The published tables from the exact reports of every published table (no filter).
+def publish(finest: Report, by_cohort: Report, threshold: int) -> dict[tuple[str, ...], Report]:
+    """Every published table, from two exact reports: the finest table (region × year ×
+    sex × role) and the same split by cohort (for the sessions held, which count each
+    cohort's sessions once per group, whoever is in it).
 
-    The finest table's small cells are rounded; every table's cells are then the sums of
-    the finest published cells they cover (`sessions_held` and the labels come from the
-    table's own exact report). A cell whose people, counted exactly per finest cell, are
-    fewer than `threshold` is marked withheld."""
-    finest = reports[PUBLISHED_KEYS]
-    published: list[tuple[tuple, dict[str, int], int]] = []
+    The finest table's small cells are rounded; every table's cells are the sums of the
+    finest published cells they cover. A cell whose people (counted exactly per finest
+    cell) are fewer than `threshold` is marked withheld."""
+    cells: list[tuple[tuple, dict[str, int], int, str | None]] = []
     for row in finest.rows:
         cell = tuple(row[k] for k in PUBLISHED_KEYS)
-        true_people = int(row["people"] or 0)
-        published.append((cell, _published_counts(row, cell, threshold), true_people))
+        counts = _published_counts(row, cell, threshold)
+        cells.append((cell, counts, int(row["people"] or 0), row.get("region_name")))
+    held = [
+        (tuple(row[k] for k in PUBLISHED_KEYS), row["cohort"], int(row["sessions_held"] or 0))
+        for row in by_cohort.rows
+    ]
     out = {}
-    for table, report in reports.items():
+    for table in PUBLISHED_TABLES:
         positions = [PUBLISHED_KEYS.index(k) for k in table]
         sums: dict[tuple, dict[str, int]] = {}
         people: dict[tuple, int] = {}
-        for cell, counts, true_people in published:
+        names: dict[tuple, str | None] = {}
+        for cell, counts, true_people, region_name in cells:
             key = tuple(cell[p] for p in positions)
             into = sums.setdefault(key, dict.fromkeys(counts, 0))
             for name, value in counts.items():
                 into[name] += value
             people[key] = people.get(key, 0) + true_people
+            names[key] = region_name
+        sessions: dict[tuple, dict[int, int]] = {}
+        for cell, cohort, n in held:
+            sessions.setdefault(tuple(cell[p] for p in positions), {})[cohort] = n
         rows = []
-        for row in report.rows:
-            key = tuple(row[k] for k in table)
-            labels = {k: v for k, v in row.items() if k not in PROGRESS_MEASURES}
-            measures = _measures(sums.get(key) or _counts(empty_progress()), row["sessions_held"])
+        for key in sorted(sums) if table else [()]:
+            labels: dict = dict(zip(table, key, strict=True))
+            if "region" in table:
+                labels["region_name"] = names[key]
+            counts = sums.get(key) or _counts(empty_progress())
+            measures = _measures(counts, sum(sessions.get(key, {}).values()))
             rows.append(_marked(labels | measures, people.get(key, 0) < threshold))
-        out[table] = replace(report, rows=rows)
-    # The totals of every table are the grand total's cell.
-    grand = out[()].rows[0] if out[()].rows else _marked(empty_progress(), True)
-    return {table: replace(report, totals=grand) for table, report in out.items()}
+        out[table] = rows
+    grand = out[()][0]
+    return {
+        table: Report(group_by=table, rows=rows, totals=grand, measures=PROGRESS_MEASURES)
+        for table, rows in out.items()
+    }
 
 
 def _marked(row: dict, withheld: bool) -> dict:
