@@ -500,3 +500,15 @@ def test_a_key_set_that_cannot_sign_is_refused_at_start(settings):
     public_only["keys"][0].pop("d")
     settings.CREDENTIAL_KEYS = json.dumps(public_only)
     assert "private" in credential_keys_check()[0].msg
+
+
+def test_an_enveloped_credential_is_read_as_its_jwt():
+    certificate, _people = _issued()
+    enveloped = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "id": f"data:application/vc+jwt,{_token(certificate)}",
+        "type": "EnvelopedVerifiableCredential",
+    }
+    assert _verify(enveloped)["status"] == "valid"
+    enveloped["id"] = f"data:application/vc+jwt,{_one_byte_changed(_token(certificate))}"
+    assert _verify(enveloped)["status"] == "tampered"

@@ -80,6 +80,7 @@ PAGES = [
     (None, "/"),
     (None, "/login/"),
     (None, "/accounts/password-reset/"),
+    (None, "/verify/credential/"),
     ("amina", "/me/"),
     ("manager-rsk", "/manage/"),
     ("manager-rsk", "sheet"),
