@@ -8,14 +8,17 @@ from io import StringIO
 
 import pytest
 from django.apps import apps
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import models
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import Anonymisation
+from accounts.models import Anonymisation, IdentityChange
 from accounts.retention import retention_due
+from accounts.services import identity_correct
 from certificates.models import Certificate
 from cohorts.models import Participant
 from reports.caller import published_progress
@@ -54,11 +57,21 @@ def demo(settings):
 
 
 def test_retention_on_the_demo_data_keeps_the_reports_and_leaves_no_name(demo):
+    # One of them had their name corrected (its history holds both names), and the admin
+    # logged a change to their record (its log names them).
+    first = retention_due().first()
+    admin_user = get_user_model().objects.get(username="admin")
+    first = identity_correct(participant=first, by=admin_user, first_name="Zineb-Corrigée")
+    LogEntry.objects.create(
+        user=admin_user, content_type=ContentType.objects.get_for_model(Participant),
+        object_id=str(first.pk), object_repr=str(first), action_flag=CHANGE,
+    )  # fmt: skip
     due = list(retention_due().select_related("user"))
     assert len(due) > 20
     kept = Participant.objects.exclude(pk__in=[p.pk for p in due])
     kept_names = {p.full_name for p in kept} | {p.full_name_ar for p in kept}
     secrets = set()
+    secrets.add("Zineb-Corrigée")
     for person in due:
         secrets |= {person.email, person.phone} - {None, ""}
         secrets |= {person.full_name, f"{person.first_name} {person.last_name}"} - kept_names
@@ -83,6 +96,7 @@ def test_retention_on_the_demo_data_keeps_the_reports_and_leaves_no_name(demo):
     assert f"anonymised {len(due)}/{len(due)} (100 %)" in out
     assert f"Done: {len(due)} person(s) anonymised." in out
     assert Anonymisation.objects.count() == len(due)
+    assert IdentityChange.objects.get(participant=first).before == {"first_name": None}
 
     # The funders' report: unchanged.
     assert [published_progress(group_by=g) for g in GROUPINGS] == reports_before
