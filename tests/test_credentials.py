@@ -512,3 +512,16 @@ def test_an_enveloped_credential_is_read_as_its_jwt():
     assert _verify(enveloped)["status"] == "valid"
     enveloped["id"] = f"data:application/vc+jwt,{_one_byte_changed(_token(certificate))}"
     assert _verify(enveloped)["status"] == "tampered"
+
+
+def test_the_trainees_api_record_links_the_credentials_public_address():
+    certificate, (amina, _bilal) = _issued()
+    user = UserFactory(username="amina-api")
+    amina.user = user
+    amina.save(update_fields=["user"])
+    api = APIClient()
+    api.force_authenticate(user)
+    listed = api.get("/api/v1/me/").json()["cohorts"][0]["certificate"]
+    uid = Credential.objects.get(certificate=certificate).uid
+    assert listed["credential_url"] == f"/credentials/{uid}.json"
+    assert APIClient().get(listed["credential_url"]).status_code == 200

@@ -10,6 +10,8 @@ from rest_framework.views import APIView
 
 from api.permissions import IsTrainee
 from api.serializers import RateSerializer
+from certificates.credentials import current_credentials
+from certificates.models import Credential
 from certificates.trainee import CohortOverview, trainee_overview
 
 MeSerializer = inline_serializer(
@@ -70,6 +72,11 @@ MeSerializer = inline_serializer(
                         "status": drf.CharField(),
                         "pdf_url": drf.CharField(),
                         "verification_url": drf.CharField(),
+                        "credential_url": drf.CharField(
+                            allow_null=True,
+                            help_text="The Open Badges credential's public address (JSON; "
+                            "the same with .jwt: signed).",
+                        ),
                     },
                     allow_null=True,
                 ),
@@ -91,6 +98,9 @@ class Me(APIView):
     def get(self, request):
         overview = trainee_overview(request.user.participant)
         participant = overview.participant
+        credentials = current_credentials(
+            c.certificate.pk for c in overview.cohorts if c.certificate
+        )
         return Response(
             {
                 "participant": {
@@ -101,13 +111,14 @@ class Me(APIView):
                     "region": participant.region_id,
                     "preferred_language": participant.preferred_language,
                 },
-                "cohorts": [_cohort(row) for row in overview.cohorts],
+                "cohorts": [_cohort(row, credentials) for row in overview.cohorts],
             }
         )
 
 
-def _cohort(row: CohortOverview) -> dict:
+def _cohort(row: CohortOverview, credentials: dict[int, Credential]) -> dict:
     enrolment, p, certificate = row.enrolment, row.progress, row.certificate
+    credential = credentials.get(certificate.pk) if certificate else None
     return {
         "id": enrolment.cohort_id,
         "code": enrolment.cohort.code,
@@ -146,6 +157,9 @@ def _cohort(row: CohortOverview) -> dict:
             "verification_url": reverse(
                 "certificates:verify", args=[certificate.verification_code]
             ),
+            "credential_url": reverse("credentials:credential-json", args=[credential.uid])
+            if credential
+            else None,
         }
         if certificate
         else None,
