@@ -377,7 +377,8 @@ class EnrolmentDateForm(forms.ModelForm):
     field, rather than by the service once the form has passed)."""
 
     def clean(self):
-        data = super().clean()
+        super().clean()  # returns `self.cleaned_data`
+        data = self.cleaned_data
         cohort = data.get("cohort")
         if cohort is None:
             try:
