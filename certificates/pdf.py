@@ -7,7 +7,9 @@ No database and no Django here: the service that issues a certificate gathers th
 Arabic: ReportLab does not shape Arabic by itself, so each Arabic line is wrapped in logical
 order, then shaped (arabic-reshaper: contextual presentation forms) and reordered for display
 (the pure-Python `bidi.algorithm.get_display`, which also mirrors brackets and guillemets).
-One font, Amiri, covers both scripts; it ships with the `fontpkg-amiri` package.
+Each Arabic line goes into the file run by run in reading order, each run at its place on the
+line (`draw_arabic`): copied or extracted, the text reads as written. One font, Amiri,
+covers both scripts; it ships with the `fontpkg-amiri` package.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from functools import lru_cache
 
 import arabic_reshaper
 import fontpkg_amiri
+from bidi import algorithm as bidi_algorithm
 from bidi.algorithm import get_display
 from reportlab.graphics.barcode import qrencoder
 from reportlab.lib.colors import Color, HexColor
@@ -129,6 +132,88 @@ def _reshape(text: str) -> str:
 def shape_arabic(text: str) -> str:
     """Return one line of (possibly mixed) Arabic text shaped and in visual order (RTL base)."""
     return get_display(_reshape(text), base_dir="R")
+
+
+def visual_runs(text: str) -> list[tuple[int, str]]:
+    """Cut one line of (possibly mixed) Arabic into the runs it is displayed in, left to right.
+
+    Each run: its first position in the text's logical order, and its characters shaped and
+    in display order. Joined, the runs give `shape_arabic(text)`: the same algorithm, run
+    step by step to keep each character's logical position.
+    """
+    storage = bidi_algorithm.get_empty_storage()
+    storage["base_level"], storage["base_dir"] = 1, "R"
+    bidi_algorithm.get_embedding_levels(_reshape(text), storage)
+    for index, char in enumerate(storage["chars"]):
+        char["index"] = index
+    bidi_algorithm.explicit_embed_and_overrides(storage)
+    bidi_algorithm.resolve_weak_types(storage)
+    bidi_algorithm.resolve_neutral_types(storage, False)
+    bidi_algorithm.resolve_implicit_levels(storage, False)
+    bidi_algorithm.reorder_resolved_levels(storage, False)
+    bidi_algorithm.apply_mirroring(storage, False)
+    runs: list[tuple[int, int, int, list[str]]] = []  # first, last, step (±1, 0), chars
+    for char in storage["chars"]:
+        index = char["index"]
+        if runs:
+            first, last, step, chars = runs[-1]
+            if (
+                abs(index - last) == 1
+                and step in (0, index - last)
+                and not {"R", "L"} <= {_script(char["ch"]), *map(_script, chars)}
+            ):
+                runs[-1] = (first, index, index - last, [*chars, char["ch"]])
+                continue
+        runs.append((index, index, 0, [char["ch"]]))
+    pieces = []
+    for first, last, step, chars in runs:
+        if step < 0 and not any(_script(c) == "R" for c in chars):
+            # Right to left, but no Arabic letter in it (« · »): an extractor keeps such a
+            # piece as it sees it; one character at a time, each comes out in its place.
+            pieces += [(first - n, c) for n, c in enumerate(chars)]
+        else:
+            pieces.append((min(first, last), "".join(chars)))
+    return pieces
+
+
+def _script(char: str) -> str:
+    """R (Arabic), N (spaces and common punctuation) or L (anything else, « » included).
+
+    Runs are cut where this changes between R and L, so that a text extractor that reads
+    right-to-left letters against everything else (pypdf does) finds each piece whole.
+    """
+    if _RTL.match(char):
+        return "R"
+    if char.isspace() or ("!" <= char <= "/" and char not in "0123456789"):
+        return "N"
+    if ":" <= char <= "@" or "\u2000" <= char <= "\u206f":
+        return "N"
+    return "L"
+
+
+def draw_arabic(canvas: Canvas, x: float, y: float, text: str, *, align: str) -> None:
+    """Draw a line of Arabic centred on x (align="centre") or ending at x ("right").
+
+    It looks as `shape_arabic` lays it out, but goes into the file run by run in reading
+    order, each run at its place: text taken from the PDF (copied, searched, read aloud)
+    then comes out in logical order, Latin names and numbers where they belong.
+    """
+    font, size = canvas._fontname, canvas._fontsize
+    runs = visual_runs(text)
+    widths = [pdfmetrics.stringWidth(chars, font, size) for _, chars in runs]
+    left = x - sum(widths) / 2 if align == "centre" else x - sum(widths)
+    placed = []
+    for (first, chars), width in zip(runs, widths, strict=True):
+        placed.append((first, left, chars))
+        left += width
+    # One text object: each run placed with its own origin on the same baseline (a text
+    # object per run would read as a line each).
+    runs_in_order = canvas.beginText()
+    runs_in_order.setFont(font, size)
+    for _, at, chars in sorted(placed):
+        runs_in_order.setTextOrigin(at, y)
+        runs_in_order.textOut(chars)
+    canvas.drawText(runs_in_order)
 
 
 def _identity(text: str) -> str:
@@ -318,9 +403,20 @@ class _Column:
         # like a cell with dir="auto": reordering it in an RTL line would misplace its brackets.
         return shape_arabic(text) if self.arabic and _RTL.search(text) else text
 
+    def draw(self, canvas: Canvas, x: float, y: float, text: str, align: str) -> None:
+        """Draw a line centred on x, or from x (French) / up to x (Arabic) for "edge"."""
+        if self.arabic and _RTL.search(text):
+            draw_arabic(canvas, x, y, text, align="centre" if align == "centre" else "right")
+        elif align == "centre":
+            canvas.drawCentredString(x, y, text)
+        elif self.arabic:
+            canvas.drawRightString(x, y, text)
+        else:
+            canvas.drawString(x, y, text)
+
     def centred(self, canvas: Canvas, y: float, text: str, font: str, size: float) -> None:
         canvas.setFont(font, size)
-        canvas.drawCentredString(self.centre, y, self.shape(text))
+        self.draw(canvas, self.centre, y, text, "centre")
 
     def paragraph(
         self, canvas: Canvas, y: float, text: str, font: str, size: float, leading: float
@@ -329,7 +425,7 @@ class _Column:
         fitted, lines = fit_lines(text, font, size, COLUMN_WIDTH, arabic=self.arabic)
         canvas.setFont(font, fitted)
         for line in lines:
-            canvas.drawCentredString(self.centre, y, self.shape(line))
+            self.draw(canvas, self.centre, y, line, "centre")
             y -= leading * fitted / size
 
     def name(self, canvas: Canvas, y: float, layout: tuple[float, list[str]]) -> None:
@@ -337,7 +433,7 @@ class _Column:
         size, lines = layout
         canvas.setFont(FONT_BOLD, size)
         for line in lines:
-            canvas.drawCentredString(self.centre, y, self.shape(line))
+            self.draw(canvas, self.centre, y, line, "centre")
             y -= name_leading(size)
 
     def fitted(
@@ -345,7 +441,7 @@ class _Column:
     ) -> None:
         shaped = self.shape(text)
         canvas.setFont(font, _fit(shaped, font, size, COLUMN_WIDTH, minimum))
-        canvas.drawCentredString(self.centre, y, shaped)
+        self.draw(canvas, self.centre, y, text, "centre")
 
     def rows(self, canvas: Canvas, y: float, rows: list[tuple[str, str]], leading: float) -> float:
         """Draw label / value rows, labels in grey and values in bold; return the next y.
@@ -355,13 +451,13 @@ class _Column:
         label_width = 118
         value_width = COLUMN_WIDTH - label_width - 8
         if self.arabic:
-            label_x, value_x, draw = self.anchor - 8, self.anchor - 8 - label_width, "Right"
+            label_x, value_x = self.anchor - 8, self.anchor - 8 - label_width
         else:
-            label_x, value_x, draw = self.anchor + 8, self.anchor + 8 + label_width, ""
+            label_x, value_x = self.anchor + 8, self.anchor + 8 + label_width
         for label, value in rows:
             canvas.setFillColor(GREY)
             canvas.setFont(FONT, 10.5)
-            getattr(canvas, f"draw{draw}String")(label_x, y, self.shape(label))
+            self.draw(canvas, label_x, y, label, "edge")
             size, lines = 11.0, [value]
             if pdfmetrics.stringWidth(self.shape(value), FONT_BOLD, size) > value_width:
                 size, lines = fit_lines(
@@ -370,7 +466,7 @@ class _Column:
             canvas.setFillColor(INK)
             canvas.setFont(FONT_BOLD, size)
             for line in lines:
-                getattr(canvas, f"draw{draw}String")(value_x, y, self.shape(line))
+                self.draw(canvas, value_x, y, line, "edge")
                 y -= size + 1.5
             y -= leading - (size + 1.5)
         return y
@@ -538,7 +634,10 @@ def _signature_caption(
 ) -> None:
     shaped = shape_arabic(text) if _RTL.search(text) else text
     canvas.setFont(font, _fit(shaped, font, size, SIGNATURE_WIDTH, 6))
-    canvas.drawCentredString(centre, y, shaped)
+    if _RTL.search(text):
+        draw_arabic(canvas, centre, y, text, align="centre")
+    else:
+        canvas.drawCentredString(centre, y, text)
 
 
 def _draw_signatures(canvas: Canvas, signatories: tuple[Signatory, ...]) -> None:
@@ -574,7 +673,9 @@ def _draw_verification(canvas: Canvas, data: CertificateData) -> None:
     canvas.setFont(FONT, 7.5)
     canvas.drawRightString(middle - 5, QR_BOTTOM - 18, "Vérifier en ligne")
     canvas.drawCentredString(middle, QR_BOTTOM - 18, "·")
-    canvas.drawString(middle + 5, QR_BOTTOM - 18, shape_arabic("التحقق عبر الإنترنت"))
+    online = "التحقق عبر الإنترنت"
+    end = middle + 5 + pdfmetrics.stringWidth(shape_arabic(online), FONT, 7.5)
+    draw_arabic(canvas, end, QR_BOTTOM - 18, online, align="right")
     url = data.verification_url
     canvas.setFont(FONT, _fit(url, FONT, 7, 230, 5))
     canvas.drawCentredString(middle, QR_BOTTOM - 27, url)
