@@ -17,8 +17,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.apps import apps
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import IdentityChange, NamingConsent
@@ -102,6 +105,16 @@ def records(participant: Participant) -> dict[str, list[dict]]:
         ids = first[field.related_model]
         for obj in model._default_manager.filter(**{f"{field.attname}__in": ids}):
             found.setdefault(model, {})[obj.pk] = obj
+    # The admin's log of changes to their record (a generic key: content type and id).
+    about = Q(
+        content_type=ContentType.objects.get_for_model(Participant), object_id=str(participant.pk)
+    )
+    if user is not None:
+        about |= Q(
+            content_type=ContentType.objects.get_for_model(user_model), object_id=str(user.pk)
+        )
+    for entry in LogEntry.objects.filter(about):
+        found.setdefault(LogEntry, {})[entry.pk] = entry
     out: dict[str, list[dict]] = {}
     for model, rows in sorted(found.items(), key=lambda item: _label(item[0])):
         out[_label(model)] = [_redacted(_row(obj), participant) for _, obj in sorted(rows.items())]

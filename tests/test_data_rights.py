@@ -9,7 +9,9 @@ import re
 
 import pytest
 from django.apps import apps
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.utils import timezone
 from pypdf import PdfReader
@@ -93,6 +95,11 @@ def world():
         address="manager-rsk@example.org",
     )  # fmt: skip
     identity_correct(participant=karim, by=boss, position="Président")
+    for person in (amina, karim):  # the admin's log of a change to each record
+        LogEntry.objects.create(
+            user=boss, content_type=ContentType.objects.get_for_model(Participant),
+            object_id=str(person.pk), object_repr=str(person), action_flag=CHANGE,
+        )  # fmt: skip
     return {"amina": amina, "user": user, "karim": karim, "karim_user": karim_user,
             "boss": boss, "cohort": cohort, "certificates": certificates}  # fmt: skip
 
@@ -149,6 +156,7 @@ def test_the_export_holds_every_row_that_mentions_the_trainee_and_nobody_else(wo
     files = data["records"]["certificates.certificatefile"]
     assert {f["certificate_id"] for f in files} == {world["certificates"][world["amina"].pk].pk}
     assert data["records"]["cohorts.enrolmenthistory"]
+    assert [e["object_repr"] for e in data["records"]["admin.logentry"]] == ["Amina TAZI"]
     # Readable sections.
     assert data["profile"]["email"] == "amina.tazi@example.org"
     assert [e["cohort_name"] for e in data["enrolments"]] == ["Promotion 2019 Rabat"]
@@ -306,7 +314,7 @@ def test_a_manager_corrects_a_name_in_the_admin_and_re_issues_the_certificate(wo
     assert change.changed_by == boss
     assert change.before == {"first_name": "Amina", "last_name_ar": "التازي"}
     assert change.after == {"first_name": "Aminah", "last_name_ar": "التازية"}
-    page = client.get(f"/admin/cohorts/participant/{amina.pk}/change/").content.decode()
+    page = client.get(f"/admin/cohorts/participant/{amina.pk}/change/", **EN).content.decode()
     assert "Re-issue their certificates under the current name" in page
     assert "التازية" in page  # the history, shown on the page
     # One click: the button posts to the certificates' view.
@@ -332,6 +340,7 @@ def test_the_certificate_list_action_re_issues_under_the_current_name(world):
     response = _client(world["boss"]).post(
         "/admin/certificates/certificate/",
         {"action": "reissue_current_name", "_selected_action": [certificate.pk]},
+        **EN,
     )
     assert response.status_code == 302
     certificate.refresh_from_db()
