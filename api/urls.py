@@ -18,6 +18,7 @@ urlpatterns = [
     path("auth/token/", auth.TokenView.as_view(), name="token"),
     path("me/", me.Me.as_view(), name="me"),
     path("me/export/", personal_data.MeExport.as_view(), name="me-export"),
+    path("me/naming/", personal_data.MeNaming.as_view(), name="me-naming"),
     path("regions/", resources.RegionList.as_view(), name="regions"),
     path("organisations/", resources.OrganisationList.as_view(), name="organisations"),
     path("cohorts/", resources.CohortList.as_view(), name="cohorts"),

@@ -377,3 +377,25 @@ def test_e_mails_greet_without_the_name_of_a_trainee_who_asked(world):
     for text in texts():
         assert "Amina" not in text and "TAZI" not in text and "\x00" not in text
         assert "Bonjour," in text
+
+
+def test_the_api_shows_and_changes_the_choice_about_being_named(world):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(world["user"])
+    body = client.get("/api/v1/me/naming/").json()
+    assert (body["on_verification"], body["in_emails"]) == (True, True)
+    assert body["recorded_at"]
+    response = client.put(
+        "/api/v1/me/naming/", {"on_verification": False, "in_emails": True}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["on_verification"] is False
+    assert NamingConsent.objects.filter(participant=world["amina"]).count() == 2
+    bad = client.put("/api/v1/me/naming/", {"on_verification": "maybe"}, format="json")
+    assert bad.status_code == 400
+    assert NamingConsent.objects.filter(participant=world["amina"]).count() == 2
+    outsider = APIClient()
+    outsider.force_authenticate(world["boss"])
+    assert outsider.get("/api/v1/me/naming/").status_code == 403
