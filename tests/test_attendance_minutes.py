@@ -88,7 +88,9 @@ def test_the_sheet_puts_the_message_next_to_the_field_and_opens_its_section(clie
     for person, message in ((a, NEGATIVE[language]), (b, LONGER[language])):
         # The summary names the person; the message sits right after the minutes field,
         # which says it is wrong and points at it, in an open section.
-        assert f"{person.full_name}: {message}" in html
+        assert (
+            f'<a href="#minutes-{person.pk}"><bdi>{person.full_name}</bdi>: {message}</a>' in html
+        )
         field = html.index(f'id="minutes-{person.pk}"')
         tag = html[field : html.index(">", field)]
         assert 'aria-invalid="true"' in tag

@@ -92,6 +92,25 @@ STATUSES = [
 ]
 
 
+@dataclass(frozen=True)
+class SheetError:
+    """One message of the sheet's summary: about a person (named, linked to their line's
+    wrong field), or about the whole form."""
+
+    message: str
+    name: str = ""
+    anchor: str = ""  # the id of the field (or line) it is about
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.message}" if self.name else self.message
+
+
+def _line_error(line: "SheetLine", message) -> SheetError:
+    pk = line.participant.pk
+    anchor = f"{line.field}-{pk}" if line.field else f"person-{pk}"
+    return SheetError(str(message), line.participant.full_name, anchor)
+
+
 @dataclass
 class SheetLine:
     """One person on the sheet: what the form shows (current mark, or what was posted)."""
@@ -124,21 +143,23 @@ def _lines_from_marks(roster) -> list[SheetLine]:
     ]
 
 
-def _read_post(request, lines: list[SheetLine], longest: int) -> tuple[list[str], list[Mark]]:
+def _read_post(
+    request, lines: list[SheetLine], longest: int
+) -> tuple[list[SheetError], list[Mark]]:
     """Fill the lines with what was posted; return the errors and the marks to record.
 
     The form lists the people it was drawn for (hidden `person` fields): someone posted
     who is no longer on the roster (removed or withdrawn meanwhile, or a tampered form) is
     an error, never silently dropped.
     """
-    errors: list[str] = []
+    errors: list[SheetError] = []
     by_id = {line.participant.pk: line for line in lines}
     posted: list[int] = []
     for raw in request.POST.getlist("person"):
         try:
             posted.append(int(raw))
         except ValueError:
-            errors.append(_("The form is damaged: reload the page and try again."))
+            errors.append(SheetError(_("The form is damaged: reload the page and try again.")))
     unknown = [pk for pk in posted if pk not in by_id]
     if unknown:
         # Name only people the manager may see anyway; others stay anonymous.
@@ -148,12 +169,16 @@ def _read_post(request, lines: list[SheetLine], longest: int) -> tuple[list[str]
         ]
         for name in names:
             errors.append(
-                _("%(name)s is no longer on this session's roster: nothing was saved.")
-                % {"name": name}
+                SheetError(
+                    _("%(name)s is no longer on this session's roster: nothing was saved.")
+                    % {"name": name}
+                )
             )
         if len(names) < len(unknown):
             errors.append(
-                _("Someone on the form is not on this session's roster: nothing was saved.")
+                SheetError(
+                    _("Someone on the form is not on this session's roster: nothing was saved.")
+                )
             )
     valid_statuses = {value for value, _label in STATUSES}
     marks: list[Mark] = []
@@ -176,10 +201,12 @@ def _read_post(request, lines: list[SheetLine], longest: int) -> tuple[list[str]
                 if wrong:
                     line.error, line.field = wrong, "minutes"
         if line.status and line.status not in valid_statuses:
-            line.error = _("Choose present, late, excused or absent.")
+            if line.error:
+                errors.append(_line_error(line, line.error))
+            line.error, line.field = _("Choose present, late, excused or absent."), ""
             line.status = ""
         if line.error:
-            errors.append(f"{line.participant.full_name}: {line.error}")
+            errors.append(_line_error(line, line.error))
         elif line.status:
             marks.append(Mark(pk, line.status, line.note, minutes))
     return errors, marks
@@ -188,7 +215,7 @@ def _read_post(request, lines: list[SheetLine], longest: int) -> tuple[list[str]
 _SERVICE_FIELDS = {"minutes_attended": "minutes", "note": "note"}
 
 
-def _service_errors(exc, marks: list[Mark], lines: list[SheetLine]) -> list[str]:
+def _service_errors(exc, marks: list[Mark], lines: list[SheetLine]) -> list[SheetError]:
     """The service's messages, each line's named after its person."""
     if isinstance(exc, LineErrors):
         by_id = {line.participant.pk: line for line in lines}
@@ -198,11 +225,11 @@ def _service_errors(exc, marks: list[Mark], lines: list[SheetLine]) -> list[str]
             if line is not None:
                 line.error = str(error.message)
                 line.field = _SERVICE_FIELDS.get(error.field, "")
-                out.append(f"{line.participant.full_name}: {error.message}")
+                out.append(_line_error(line, error.message))
             else:
-                out.append(str(error.message))
+                out.append(SheetError(str(error.message)))
         return out
-    return [str(m) for m in exc.messages]
+    return [SheetError(str(m)) for m in exc.messages]
 
 
 def _recorder_name(mark: Attendance | None) -> str:
@@ -218,14 +245,16 @@ def attendance_sheet(request, pk: int):
     roster = cohort_roster(session, user=request.user)
     lines = _lines_from_marks(roster)
     state = overview.session_state(session)
-    errors: list[str] = []
+    errors: list[SheetError] = []
     status_code = 200
     if request.method == "POST":
         if state != "open":
             errors.append(
-                _("This session is cancelled: there is nothing to record.")
-                if state == "cancelled"
-                else _("Attendance cannot be recorded before the session starts.")
+                SheetError(
+                    _("This session is cancelled: there is nothing to record.")
+                    if state == "cancelled"
+                    else _("Attendance cannot be recorded before the session starts.")
+                )
             )
         else:
             errors, marks = _read_post(request, lines, session_minutes(session))
