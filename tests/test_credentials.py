@@ -410,6 +410,7 @@ def test_the_contexts_are_served_from_the_copies_in_the_project_and_never_fetche
     certificate, _people = _issued()
     assert _verify(_token(certificate))["status"] == "valid"
     assert client.get("/credentials/status/1").status_code == 200
+    assert client.get("/credentials/status/2").status_code == 404  # no such list yet
     assert client.get("/credentials/contexts/other.json").status_code == 404
     # The guard itself works.
     with pytest.raises(OSError):

@@ -23,6 +23,7 @@ from certificates.credentials import (
     jwks,
     qr_svg,
     status_list_token,
+    status_position,
 )
 from certificates.models import Credential
 from certificates.trainee import trainee_certificates
@@ -62,7 +63,8 @@ def context_view(request, name: str):
 @cache_control(no_cache=True)
 def status_list_view(request, number: int):
     """A revocation list, signed afresh from the database on each request."""
-    if number < 1:
+    last = Credential.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    if not 1 <= number <= status_position(last)[0]:
         raise Http404
     return HttpResponse(status_list_token(number), content_type=JWT_TYPE)
 
