@@ -22,7 +22,7 @@ from cohorts.outbox import Drop, OutgoingMessage, composes, outbox_put
 from cohorts.roles import scope_cohorts
 from cohorts.selectors import sessions_to_record
 from messaging.failures import failures_this_week
-from messaging.naming import email_name, tidy
+from messaging.naming import email_name, tidy, unnamed_in_emails
 
 Kind = AttendanceAlert.Kind
 
@@ -120,6 +120,11 @@ def compose_alerts(rows: list[Notification]) -> dict[int, OutgoingMessage | Drop
     alerts = AttendanceAlert.objects.select_related(
         "enrolment__participant", "enrolment__cohort"
     ).in_bulk([r.ref for r in rows])
+    unnamed = unnamed_in_emails(
+        a.enrolment.participant_id
+        for r in rows
+        if r.kind == Notification.Kind.ALERT and (a := alerts.get(r.ref or 0)) is not None
+    )
     composed: dict[int, OutgoingMessage | Drop] = {}
     for row in rows:
         alert = alerts.get(row.ref or 0)
@@ -128,7 +133,7 @@ def compose_alerts(rows: list[Notification]) -> dict[int, OutgoingMessage | Drop
         elif alert.cleared_at is not None:
             composed[row.pk] = Drop("attendance is back above the line")
         elif row.kind == Notification.Kind.ALERT:
-            composed[row.pk] = _trainee_alert(alert)
+            composed[row.pk] = _trainee_alert(alert, unnamed)
         elif row.user is None or not row.user.is_active or not row.user.email:
             composed[row.pk] = Drop("the manager's account is closed or has no address")
         else:
@@ -136,7 +141,9 @@ def compose_alerts(rows: list[Notification]) -> dict[int, OutgoingMessage | Drop
     return composed
 
 
-def _trainee_alert(alert: AttendanceAlert) -> OutgoingMessage | Drop:
+def _trainee_alert(
+    alert: AttendanceAlert, unnamed: set[int] | None = None
+) -> OutgoingMessage | Drop:
     participant, cohort = alert.enrolment.participant, alert.enrolment.cohort
     if not participant.email:
         return Drop("no e-mail address")
@@ -147,14 +154,14 @@ def _trainee_alert(alert: AttendanceAlert) -> OutgoingMessage | Drop:
             text = _(
                 "Hello %(name)s,\n\nYour attendance in %(cohort)s is now %(rate)s, below "
                 "what the certificate requires. The next sessions can still change that.\n"
-            ) % {"name": email_name(participant), "cohort": cohort.name, "rate": rate}
+            ) % {"name": email_name(participant, unnamed), "cohort": cohort.name, "rate": rate}
         else:
             subject = _("Your certificate for %(cohort)s") % {"cohort": cohort.display_title}
             text = _(
                 "Hello %(name)s,\n\nWith the sessions left, the attendance the certificate "
                 "of %(cohort)s requires can no longer be reached. Your programme manager "
                 "can tell you more.\n"
-            ) % {"name": email_name(participant), "cohort": cohort.display_title}
+            ) % {"name": email_name(participant, unnamed), "cohort": cohort.display_title}
     return OutgoingMessage(to=participant.email, subject=subject, text=tidy(text))
 
 

@@ -8,10 +8,12 @@ from certificates.codes import display
 from certificates.models import Certificate
 from cohorts.models import Notification
 from cohorts.outbox import Drop, OutgoingMessage, composes
-from messaging.naming import email_name, tidy
+from messaging.naming import email_name, tidy, unnamed_in_emails
 
 
-def certificate_message(certificate: Certificate) -> OutgoingMessage:
+def certificate_message(
+    certificate: Certificate, unnamed: set[int] | None = None
+) -> OutgoingMessage:
     participant = certificate.participant
     with translation.override(participant.preferred_language or settings.LANGUAGE_CODE):
         verify = f"{settings.SITE_URL}/verify/{certificate.verification_code}"
@@ -24,7 +26,7 @@ def certificate_message(certificate: Certificate) -> OutgoingMessage:
             "Anyone can check it at %(url)s\n\n"
             "The Région 2021 programme team"
         ) % {
-            "name": email_name(participant),
+            "name": email_name(participant, unnamed),
             "cohort": certificate.cohort.name,
             "serial": certificate.serial,
             "code": display(certificate.verification_code),
@@ -51,6 +53,7 @@ def compose_certificates(rows: list[Notification]) -> dict[int, OutgoingMessage 
     certificates = Certificate.objects.select_related("participant", "cohort").in_bulk(
         [r.ref for r in rows]
     )
+    unnamed = unnamed_in_emails(c.participant_id for c in certificates.values())
     composed: dict[int, OutgoingMessage | Drop] = {}
     for row in rows:
         certificate = certificates.get(row.ref or 0)
@@ -61,5 +64,5 @@ def compose_certificates(rows: list[Notification]) -> dict[int, OutgoingMessage 
         elif not certificate.participant.email:
             composed[row.pk] = Drop("no e-mail address")
         else:
-            composed[row.pk] = certificate_message(certificate)
+            composed[row.pk] = certificate_message(certificate, unnamed)
     return composed

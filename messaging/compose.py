@@ -37,7 +37,10 @@ def session_ics(session: TrainingSession, *, cancelled: bool = False) -> bytes:
 
 
 def session_notice(
-    kind: str, participant: Participant, session: TrainingSession
+    kind: str,
+    participant: Participant,
+    session: TrainingSession,
+    unnamed: set[int] | None = None,
 ) -> OutgoingMessage:
     language = participant.preferred_language or settings.LANGUAGE_CODE
     with translation.override(language):
@@ -61,7 +64,7 @@ def session_notice(
         context = {
             "kind": kind,
             "participant": participant,
-            "name": email_name(participant),
+            "name": email_name(participant, unnamed),
             "session": session,
             "when": when,
             "place": ", ".join(p for p in (session.venue, session.city) if p),

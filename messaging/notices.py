@@ -20,6 +20,7 @@ from cohorts.models import Enrolment, Notification, TrainingSession
 from cohorts.outbox import Drop, composes, outbox_put
 from messaging.channels import OutgoingMessage
 from messaging.compose import session_notice
+from messaging.naming import unnamed_in_emails
 
 Kind = Notification.Kind
 
@@ -143,6 +144,8 @@ def compose_notices(rows: list[Notification]) -> dict[int, OutgoingMessage | Dro
             status=Enrolment.Status.ACTIVE,
         ).values_list("participant_id", "cohort_id")
     )
+    # Read with the enrolments above' group: who asked not to be named (one query).
+    unnamed = unnamed_in_emails(r.participant_id for r in rows if r.participant_id)
     composed: dict[int, OutgoingMessage | Drop] = {}
     for row in rows:
         session, participant = row.session, row.participant
@@ -157,5 +160,5 @@ def compose_notices(rows: list[Notification]) -> dict[int, OutgoingMessage | Dro
         elif row.kind != Kind.CANCELLED and not row.key.endswith(_stamp(session)):
             composed[row.pk] = Drop("the session moved since")
         else:
-            composed[row.pk] = session_notice(row.kind, participant, session)
+            composed[row.pk] = session_notice(row.kind, participant, session, unnamed)
     return composed
