@@ -2,7 +2,7 @@
 first certificate."""
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Warning, register
 
 
 @register()
@@ -22,3 +22,19 @@ def credential_keys_check(app_configs=None, **kwargs) -> list[Error]:
             )
         ]
     return []
+
+
+@register(deploy=True)
+def credential_keys_deploy_check(app_configs=None, **kwargs) -> list[Warning]:
+    """In production the credentials' key must be its own secret: one derived from
+    SECRET_KEY would change with it, and every credential signed before would fail."""
+    if settings.CREDENTIAL_KEYS or settings.DEBUG:
+        return []
+    return [
+        Warning(
+            "CREDENTIAL_KEYS is not set: digital credentials are signed with a key derived "
+            "from SECRET_KEY.",
+            hint="Run `manage.py credential_key` and set CREDENTIAL_KEYS to what it prints.",
+            id="certificates.W001",
+        )
+    ]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from joserfc.jwk import ECKey
 
 from cycle2021 import env
 
@@ -75,6 +76,13 @@ PRODUCTION = {
     "SECRET_KEY": "n5Q-8v2Lr0Yc4Tz7Hk1Wm9Bx3Fj6Gd2Ps8Ua5Ne0Ri7Ko4Vy1Xt-prod-like-key",
     "ALLOWED_HOSTS": "tracker.region2021.example",
     "DATABASE_URL": "postgres://app@db.example:5432/tracker",  # never connected to
+    "CREDENTIAL_KEYS": json.dumps(
+        {
+            "keys": [
+                ECKey.generate_key("P-256", {"kid": "test-key"}, private=True).as_dict(private=True)
+            ]
+        }
+    ),
 }
 
 
@@ -103,6 +111,12 @@ def test_production_settings_pass_check_deploy_without_a_warning(proxy):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("System check identified no issues"), result.stdout
     assert "WARNINGS" not in result.stderr + result.stdout
+
+
+def test_check_deploy_warns_when_the_credentials_key_is_not_set():
+    without = {k: v for k, v in PRODUCTION.items() if k != "CREDENTIAL_KEYS"}
+    result = _check_deploy(**without)
+    assert result.returncode != 0 and "certificates.W001" in result.stderr
 
 
 def test_check_deploy_fails_when_https_is_turned_off():
