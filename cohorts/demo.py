@@ -92,6 +92,23 @@ REGION_GROUPS = (
     ("sud", "Sud", ("MA-10", "MA-11", "MA-12")),
 )
 DEMO_COHORT_CODE = r"^20(18|19|20|21)-(nord|centre|centre-sud|sud)(-[0-9]{3})?$"
+# The groups' names in Arabic, for the cohorts' Arabic names (the longest label first).
+GROUP_LABELS_AR = (
+    ("Centre-Sud", "الوسط الجنوبي"),
+    ("Centre", "الوسط"),
+    ("Nord", "الشمال"),
+    ("Sud", "الجنوب"),
+)
+
+
+def cohort_name_ar(name: str) -> str:
+    """A demo cohort's Arabic name: « Promotion 2019 — Nord » → « فوج 2019 — الشمال »."""
+    for label, arabic in GROUP_LABELS_AR:
+        if f"— {label}" in name:
+            name = name.replace(f"— {label}", f"— {arabic}", 1)
+            break
+    return name.replace("Promotion", "فوج", 1)
+
 
 # Seats on each regional council (2015 elections): bigger regions send more people.
 COUNCIL_SEATS = {
@@ -852,6 +869,7 @@ def write_plan(demo: DemoPlan, *, recorded_by=None, progress: Progress | None = 
                 programme=programme,
                 code=c.code,
                 name=c.name,
+                name_ar=cohort_name_ar(c.name),
                 year=c.year,
                 # Recruitment opens two months before the opening seminar (people enrol
                 # 7 to 45 days before it); the cohort closes with its last session.
