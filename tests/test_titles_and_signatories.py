@@ -141,3 +141,11 @@ def test_an_import_sets_the_cohorts_names_in_arabic_and_english():
     assert [(e.line, e.message) for e in caught.value.errors] == [
         (2, "A cohort's name needs the cohort's code on the same row.")
     ]
+
+
+def test_the_demo_cohorts_have_arabic_names():
+    from cohorts.demo import cohort_name_ar
+
+    assert cohort_name_ar("Promotion 2019 — Nord") == "فوج 2019 — الشمال"
+    assert cohort_name_ar("Promotion 2020 — Centre-Sud 007") == "فوج 2020 — الوسط الجنوبي 007"
+    assert cohort_name_ar("Promotion 2021 — Centre") == "فوج 2021 — الوسط"
