@@ -43,12 +43,12 @@ def world():
     user = UserFactory(username="amina.tazi@example.org", email="amina.tazi@example.org")
     amina = ParticipantFactory(
         first_name="Amina", last_name="TAZI", first_name_ar="أمينة", last_name_ar="التازي",
-        email="amina.tazi@example.org", phone="+212600000001", user=user,
+        email="amina.tazi@example.org", phone="+212600000001", user=user, sex="F",
     )  # fmt: skip
     karim_user = UserFactory(username="karim.bennani@example.org")
     karim = ParticipantFactory(
         first_name="Karim", last_name="BENNANI", first_name_ar="كريم", last_name_ar="بناني",
-        email="karim.bennani@example.org", phone="+212600000002", user=karim_user,
+        email="karim.bennani@example.org", phone="+212600000002", user=karim_user, sex="M",
     )  # fmt: skip
     cohort = CohortFactory(code="2019-rsk", name="Promotion 2019 Rabat", year=2019)
     sessions = [
