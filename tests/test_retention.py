@@ -56,6 +56,8 @@ def demo(settings):
     return settings
 
 
+# Long (about a minute): in `make test-slow`, which .ci/run runs too.
+@pytest.mark.slow
 def test_retention_on_the_demo_data_keeps_the_reports_and_leaves_no_name(demo):
     # One of them had their name corrected (its history holds both names), and the admin
     # logged a change to their record (its log names them).

@@ -366,6 +366,8 @@ def test_the_national_plan_has_the_promised_size():
     assert 0.05 <= withdrawn <= 0.08
 
 
+# Long (about a minute): in `make test-slow`, which .ci/run runs too.
+@pytest.mark.slow
 def test_seed_demo_issues_the_certificates_of_ended_cohorts_through_the_service():
     from certificates.models import Certificate, CertificateFile, Credential
     from certificates.selectors import certificates_due

@@ -149,6 +149,8 @@ def check_layout(page, width: int) -> list[str]:
     return page.evaluate(LAYOUT, width)
 
 
+# Long (about a minute): in `make test-slow`, which .ci/run runs too.
+@pytest.mark.slow
 def test_every_page_fits_the_screen_in_every_language(browser, live_server, layout_world):
     found: dict[str, list[str]] = {}
     visits = 0
