@@ -451,6 +451,14 @@ class ProgressSummary(models.Model):
     # sorting every participant id (COUNT DISTINCT), see reports.selectors.
     first_of_person = models.BooleanField(default=True)
     first_of_person_in_year = models.BooleanField(default=True)
+    # Which groups this is its cohort's first enrolment in (smallest id), one bit per
+    # subset of the participant's keys (cohorts.progress.COHORT_FIRST_KEYS): bit m is set
+    # when no enrolment of the same cohort with a smaller id has the same values of the
+    # keys in subset m (bit 1: its cohort's first; bit 2: first of its region; ...). A
+    # report counts each cohort's sessions once per group by adding up the rows with the
+    # group's bit, instead of finding the distinct (group, cohort) pairs; see
+    # reports.selectors. Recomputed for the whole cohort whenever a summary is written.
+    cohort_firsts = models.PositiveSmallIntegerField(default=0)
     withdrawn = models.BooleanField(default=False)
     # Whether the person holds an issued certificate for the cohort. Kept by the certificates
     # app (certificates.signals, after every certificate write and every summary written),

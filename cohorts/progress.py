@@ -53,6 +53,57 @@ _STATUS_FIELD = {
 _ATTENDED = (Attendance.Status.PRESENT, Attendance.Status.LATE)
 
 
+# The participant's keys a report groups by; a subset of them is a bit mask over this
+# order (region 1, sex 2, role 4), and `cohort_firsts` has bit (1 << mask) per subset.
+COHORT_FIRST_KEYS = ("region", "sex", "role")
+
+
+def cohort_first_bit(keys: Iterable[str]) -> int:
+    """The `cohort_firsts` bit of the subset of COHORT_FIRST_KEYS among `keys`."""
+    mask = sum(1 << i for i, key in enumerate(COHORT_FIRST_KEYS) if key in set(keys))
+    return 1 << mask
+
+
+def cohort_firsts(members: Iterable[tuple[int, int, str, str, str]]) -> dict[int, int]:
+    """`cohort_firsts` of every enrolment of some cohorts, given all of them as
+    (enrolment id, cohort id, region, sex, role): {enrolment id: bits}."""
+    first: dict[tuple, int] = {}
+    rows = sorted(members)
+    for pk, cohort_id, *values in rows:
+        for mask in range(1 << len(COHORT_FIRST_KEYS)):
+            kept = tuple(v for i, v in enumerate(values) if mask & (1 << i))
+            first.setdefault((cohort_id, mask, kept), pk)
+    bits = {}
+    for pk, cohort_id, *values in rows:
+        bits[pk] = sum(
+            1 << mask
+            for mask in range(1 << len(COHORT_FIRST_KEYS))
+            if first[(cohort_id, mask, tuple(v for i, v in enumerate(values) if mask & (1 << i)))]
+            == pk
+        )
+    return bits
+
+
+def refresh_cohort_firsts(cohort_ids: Iterable[int]) -> None:
+    """Recompute `cohort_firsts` over these cohorts' summaries (after some were written or
+    deleted: another enrolment may become the first of its group); writes only changes."""
+    ids = sorted(set(cohort_ids))
+    if not ids:
+        return
+    rows = list(
+        ProgressSummary.objects.filter(cohort_id__in=ids).values_list(
+            "pk", "cohort_id", "region_id", "sex", "role", "cohort_firsts"
+        )
+    )
+    bits = cohort_firsts(row[:5] for row in rows)
+    changed = [
+        ProgressSummary(pk=pk, cohort_firsts=bits[pk])
+        for pk, *_, stored in rows
+        if stored != bits[pk]
+    ]
+    ProgressSummary.objects.bulk_update(changed, ["cohort_firsts"], batch_size=2000)
+
+
 _state = threading.local()
 
 
@@ -203,7 +254,12 @@ def compute(
         row.sessions_before = bisect_left(starts[cohort_id], row.counts_from)
         row.sessions_until = bisect_left(starts[cohort_id], row.counts_until)
     now = timezone.now()
-    return [row.summary(now) for row in rows.values()]
+    summaries = [row.summary(now) for row in rows.values()]
+    if whole_cohorts:  # every member of the cohorts is here
+        bits = cohort_firsts((s.pk, s.cohort_id, s.region_id, s.sex, s.role) for s in summaries)
+        for summary in summaries:
+            summary.cohort_firsts = bits[summary.pk]
+    return summaries
 
 
 # Sent after summaries are written (`enrolment_ids`), in the same transaction: the rooms
@@ -213,6 +269,7 @@ summaries_written = Signal()
 
 def _save(summaries: list[ProgressSummary]) -> None:
     # `certified` is not among the fields updated: it belongs to the certificates app.
+    # Nor is `cohort_firsts`: it depends on the cohorts' other enrolments, worked out next.
     ProgressSummary.objects.bulk_create(
         summaries,
         batch_size=2000,
@@ -220,6 +277,7 @@ def _save(summaries: list[ProgressSummary]) -> None:
         unique_fields=["enrolment"],
         update_fields=[*_FIELDS, "updated_at"],
     )
+    refresh_cohort_firsts({s.cohort_id for s in summaries})
     summaries_written.send(sender=ProgressSummary, enrolment_ids=[s.pk for s in summaries])
 
 
@@ -388,6 +446,7 @@ def _values(summary: ProgressSummary) -> dict:
     return {
         "first_of_person": summary.first_of_person,
         "first_of_person_in_year": summary.first_of_person_in_year,
+        "cohort_firsts": summary.cohort_firsts,
         "cohort": summary.cohort_id,
         "participant": summary.participant_id,
         "region": summary.region_id,

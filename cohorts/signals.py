@@ -10,7 +10,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from cohorts.models import Attendance, Cohort, Enrolment, Participant, Region, TrainingSession
-from cohorts.progress import progress_refresh, refresh_suspended
+from cohorts.progress import progress_refresh, refresh_cohort_firsts, refresh_suspended
 from cohorts.report_cache import reports_changed
 
 
@@ -43,8 +43,9 @@ def enrolment_deleted(sender, instance: Enrolment, **kwargs) -> None:
     if refresh_suspended():
         return
     # Its summary goes with it (on delete cascade); the person's other enrolments may
-    # become their first.
+    # become their first, and another enrolment of the cohort its first in a group.
     regions = progress_refresh(participant_ids=[instance.participant_id])
+    refresh_cohort_firsts([instance.cohort_id])
     region = Participant.objects.filter(pk=instance.participant_id).values_list(
         "region_id", flat=True
     )

@@ -56,6 +56,7 @@ from dataclasses import replace
 
 from django.conf import settings
 
+from cohorts.progress import cohort_first_bit
 from reports.selectors import PROGRESS_MEASURES, Report, empty_progress
 
 # The keys funders' tables are made of, in the order the API lists them.
@@ -149,10 +150,14 @@ def _measures(counts: dict[str, int], sessions_held: int) -> dict:
 # The published tables --------------------------------------------------------------------
 
 
-def publish(finest: Report, by_cohort: Report, threshold: int) -> dict[tuple[str, ...], Report]:
-    """Every published table, from two exact reports: the finest table (region × year ×
-    sex × role) and the same split by cohort (for the sessions held, which count each
-    cohort's sessions once per group, whoever is in it).
+def publish(
+    finest: Report, sessions: dict[tuple, dict[int, int]], threshold: int
+) -> dict[tuple[str, ...], Report]:
+    """Every published table, from the exact finest table (region × year × sex × role) and
+    the sessions held per cell (reports.selectors.cell_sessions: per cell, for each subset
+    of the person's keys, the sessions of the cohorts whose first enrolment in a group of
+    that subset lies in the cell, so that a table's sessions add up over its cells and
+    count each cohort once per group, whoever is in it).
 
     The finest table's small cells are rounded; every table's cells are the sums of the
     finest published cells they cover. A cell whose people (counted exactly per finest
@@ -162,15 +167,13 @@ def publish(finest: Report, by_cohort: Report, threshold: int) -> dict[tuple[str
         cell = tuple(row[k] for k in PUBLISHED_KEYS)
         counts = _published_counts(row, cell, threshold)
         cells.append((cell, counts, int(row["people"] or 0), row.get("region_name")))
-    held = [
-        (tuple(row[k] for k in PUBLISHED_KEYS), row["cohort"], int(row["sessions_held"] or 0))
-        for row in by_cohort.rows
-    ]
     out = {}
     for table in PUBLISHED_TABLES:
         positions = [PUBLISHED_KEYS.index(k) for k in table]
+        bit = cohort_first_bit(table)
         sums: dict[tuple, dict[str, int]] = {}
         people: dict[tuple, int] = {}
+        held: dict[tuple, int] = {}
         names: dict[tuple, str | None] = {}
         for cell, counts, true_people, region_name in cells:
             key = tuple(cell[p] for p in positions)
@@ -179,16 +182,16 @@ def publish(finest: Report, by_cohort: Report, threshold: int) -> dict[tuple[str
                 into[name] += value
             people[key] = people.get(key, 0) + true_people
             names[key] = region_name
-        sessions: dict[tuple, dict[int, int]] = {}
-        for cell, cohort, n in held:
-            sessions.setdefault(tuple(cell[p] for p in positions), {})[cohort] = n
+        for cell, by_bit in sessions.items():
+            key = tuple(cell[p] for p in positions)
+            held[key] = held.get(key, 0) + by_bit[bit]
         rows = []
         for key in sorted(sums) if table else [()]:
             labels: dict = dict(zip(table, key, strict=True))
             if "region" in table:
                 labels["region_name"] = names[key]
             counts = sums.get(key) or _counts(empty_progress())
-            measures = _measures(counts, sum(sessions.get(key, {}).values()))
+            measures = _measures(counts, held.get(key, 0))
             rows.append(_marked(labels | measures, people.get(key, 0) < threshold))
         out[table] = rows
     grand = out[()][0]

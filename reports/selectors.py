@@ -49,7 +49,7 @@ recorded (certificates.rules), so where sessions are missing from the register t
 progress report's rate is the lower one.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
@@ -61,6 +61,7 @@ from django.utils import timezone
 from certificates.models import Certificate
 from certificates.rules import ExcusedPolicy, Rate, Rule
 from cohorts.models import Attendance
+from cohorts.progress import COHORT_FIRST_KEYS, cohort_first_bit
 
 GROUP_KEYS = ("region", "year", "sex", "role", "cohort")
 
@@ -331,22 +332,37 @@ fine AS (
     JOIN facts f ON f.cohort_id = e.cohort_id
     WHERE {where}
     {group_by_keys}
-),
+){group_cohorts}
+SELECT grouped.* {label_columns}
+FROM ({measures}
+    UNION ALL {sessions}
+    UNION ALL {total_sessions}
+) grouped
+{label_joins}
+"""
+_GROUP_COHORTS = """,
 group_cohorts AS (
     SELECT DISTINCT {key_columns} e.cohort_id AS cohort_id
     FROM cohorts_progresssummary e
     WHERE {where}
-)
-SELECT grouped.* {label_columns}
-FROM ({measures}
-    UNION ALL {sessions}
-    UNION ALL
+)"""
+_TOTAL_SESSIONS = """
     SELECT 't', 0, {null_keys} NULL, NULL, NULL, SUM(f.held), {nulls}
     FROM facts f
-    WHERE f.cohort_id IN (SELECT cohort_id FROM group_cohorts)
-) grouped
-{label_joins}
-"""
+    WHERE f.cohort_id IN (SELECT cohort_id FROM group_cohorts)"""
+# The same from the summary's `cohort_firsts` (where `_first_bit` allows): each cohort's
+# sessions once per group, as the rows that are their cohort's first in the group.
+_SESSIONS_BY_FIRSTS = """
+    SELECT 's', {grouping_id}, {key_columns} NULL, NULL, NULL, SUM(f.held), {nulls}
+    FROM cohorts_progresssummary e
+    JOIN facts f ON f.cohort_id = e.cohort_id
+    WHERE {where} AND (e.cohort_firsts & {bit}) <> 0
+    {group_by}"""
+_TOTAL_SESSIONS_BY_FIRSTS = """
+    SELECT 't', 0, {null_keys} NULL, NULL, NULL, SUM(f.held), {nulls}
+    FROM cohorts_progresssummary e
+    JOIN facts f ON f.cohort_id = e.cohort_id
+    WHERE {where} AND (e.cohort_firsts & {bit}) <> 0"""
 # What the 'g' part sums after the people and sessions columns.
 _SUMMED_COLUMNS = (
     "enrolled - withdrawn", "withdrawn", "n_marked", "attended", "den", "n_excused",
@@ -441,19 +457,55 @@ def _progress_reports(
         "columns": ", ".join(_SUMMED_COLUMNS),
         "sums": ", ".join(f"SUM({column})" for column in _SUMMED_COLUMNS),
     }
+
+    def mask(grouping: list[str]) -> int:
+        # GROUPING(a, b, c): the leftmost key is the highest bit, set when not grouped.
+        if len(groupings) == 1:
+            return 0
+        return sum(1 << (len(keys) - 1 - i) for i, k in enumerate(keys) if k not in grouping)
+
     if len(groupings) > 1:
         measures = _MEASURES_SETS.format(
             sets=", ".join("(" + ", ".join(f"k_{k}" for k in g) + ")" for g in groupings),
             **names,
         )
-        sessions = _SESSIONS_SETS.format(
-            sets_and_cohort=", ".join(
-                "(" + "".join(f"k_{k}, " for k in g) + "cohort_id)" for g in groupings
-            ),
-            **names,
-        )
     else:
-        measures, sessions = _MEASURES.format(**names), _SESSIONS.format(**names)
+        measures = _MEASURES.format(**names)
+    first_bits = [_first_bit(g, filters) for g in [[], *groupings]]
+    key_columns = "".join(f"{_SUMMARY_KEYS[k]} AS k_{k}, " for k in keys)
+    if None not in first_bits:
+        # Each cohort's sessions once per group, from the flags: no distinct pairs.
+        sessions = " UNION ALL ".join(
+            _SESSIONS_BY_FIRSTS.format(
+                grouping_id=mask(g),
+                key_columns="".join(
+                    f"{_SUMMARY_KEYS[k]} AS k_{k}, " if k in g else f"NULL AS k_{k}, " for k in keys
+                ),
+                where=where,
+                bit=bit,
+                group_by=f"GROUP BY {', '.join(_SUMMARY_KEYS[k] for k in g)}" if g else "",
+                nulls=names["nulls"],
+            )
+            for g, bit in zip(groupings, first_bits[1:], strict=True)
+        )
+        total_sessions = _TOTAL_SESSIONS_BY_FIRSTS.format(
+            null_keys="NULL, " * len(keys), where=where, bit=first_bits[0], nulls=names["nulls"]
+        )
+        group_cohorts = ""
+    else:
+        if len(groupings) > 1:
+            sessions = _SESSIONS_SETS.format(
+                sets_and_cohort=", ".join(
+                    "(" + "".join(f"k_{k}, " for k in g) + "cohort_id)" for g in groupings
+                ),
+                **names,
+            )
+        else:
+            sessions = _SESSIONS.format(**names)
+        total_sessions = _TOTAL_SESSIONS.format(
+            null_keys="NULL, " * len(keys), nulls=names["nulls"]
+        )
+        group_cohorts = _GROUP_COHORTS.format(key_columns=key_columns, where=where)
     held_in_window = _HELD_IN_WINDOW.format(least="LEAST" if postgresql else "MIN")
     sql = _PROGRESS_SQL.format(
         facts=_FACTS.format(rules=_RULES, held=_HELD),
@@ -462,10 +514,12 @@ def _progress_reports(
         greatest="GREATEST" if postgresql else "MAX",
         first_of_person=_count_if("e.first_of_person", "first" in flags),
         first_of_person_in_year=_count_if("e.first_of_person_in_year", "first_in_year" in flags),
-        key_columns="".join(f"{_SUMMARY_KEYS[k]} AS k_{k}, " for k in keys),
+        key_columns=key_columns,
         where=where,
+        group_cohorts=group_cohorts,
         measures=measures,
         sessions=sessions,
+        total_sessions=total_sessions,
         null_keys="NULL, " * len(keys),
         label_columns="".join(f", label_{k}.{_LABELS[k][3]}" for k in labelled),
         label_joins="\n".join(
@@ -475,12 +529,6 @@ def _progress_reports(
         ),
         **names,
     )
-
-    def mask(grouping: list[str]) -> int:
-        # GROUPING(a, b, c): the leftmost key is the highest bit, set when not grouped.
-        if len(groupings) == 1:
-            return 0
-        return sum(1 << (len(keys) - 1 - i) for i, k in enumerate(keys) if k not in grouping)
 
     by_mask: dict[int, _Parts] = {mask(g): _Parts() for g in groupings}
     total_sessions = 0
@@ -506,6 +554,52 @@ def _progress_reports(
     return [
         _assemble(g, keys, labelled, by_mask[mask(g)], filters, total_sessions) for g in groupings
     ]
+
+
+_CELL_SESSIONS_SQL = """
+SELECT e.region_id, e.year, e.sex, e.role, {sums}
+FROM cohorts_progresssummary e
+JOIN ({held}) held ON held.cohort_id = e.cohort_id
+WHERE e.cohort_firsts <> 0
+GROUP BY e.region_id, e.year, e.sex, e.role
+"""
+
+
+def cell_sessions(now: datetime | None = None) -> dict[tuple, dict[int, int]]:
+    """Per cell of region × year × sex × role: {bit: sessions held}, for each
+    `cohort_firsts` bit, over the cohorts whose first enrolment in a group of that bit's
+    keys lies in the cell. The sessions held by any group of those keys (with or without
+    the year) is then the sum of its cells' figures: each cohort counted once per group
+    whatever the cells it spans. What reports.disclosure publishes for sessions."""
+    bits = [1 << mask for mask in range(1 << len(COHORT_FIRST_KEYS))]
+    sums = ", ".join(
+        f"SUM(CASE WHEN (e.cohort_firsts & {bit}) <> 0 THEN held.n ELSE 0 END)" for bit in bits
+    )
+    rows = _fetch(
+        _CELL_SESSIONS_SQL.format(sums=sums, held=_HELD), _base_params(now or timezone.now())
+    )
+    return {
+        tuple(row[:4]): {bit: int(n or 0) for bit, n in zip(bits, row[4:], strict=True)}
+        for row in rows
+    }
+
+
+def _first_bit(keys: Iterable[str], filters: ReportFilters) -> int | None:
+    """The summary's `cohort_firsts` bit that marks, per group of these keys under these
+    filters, one enrolment of each cohort in the group; None when none does.
+
+    A bit marks a cohort's first enrolment among those alike in some of the person's keys.
+    Within a group those keys are fixed and so are the cohort-level ones (year, cohort); a
+    region filter fixes the region too. A scope of several regions, with groups not split
+    by region, does not: the first enrolment of a cohort may be outside the scope while
+    others are in it, so those reports find the distinct pairs instead."""
+    fixed = set(keys)
+    scope = filters.regions_in_scope
+    if filters.region is not None or (scope is not None and len(scope) <= 1):
+        fixed.add("region")
+    elif scope is not None and "region" not in fixed:
+        return None
+    return cohort_first_bit(fixed)
 
 
 def _count_if(flag: str, needed: bool) -> str:
