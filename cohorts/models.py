@@ -487,6 +487,31 @@ class ProgressSummary(models.Model):
         return f"summary of enrolment {self.pk}"
 
 
+class ProgressYear(models.Model):
+    """An enrolment's marks in one calendar year (local time), kept with its progress
+    summary (cohorts.progress): every mark on its cohort's sessions not cancelled, whatever
+    the counting window, as the timeline counts them. The timeline by year adds these up
+    (about one row per enrolment) instead of reading the million marks; rows exist only
+    for years with marks."""
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    n_marked = models.PositiveIntegerField(default=0)
+    n_present = models.PositiveIntegerField(default=0)
+    n_late = models.PositiveIntegerField(default=0)
+    n_excused = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("marks of a year")
+        verbose_name_plural = _("marks per year")
+        constraints = [
+            models.UniqueConstraint(fields=["enrolment", "year"], name="progressyear_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"marks of enrolment {self.enrolment_id} in {self.year}"
+
+
 class ChangeAction(models.TextChoices):
     CREATED = "created", _("Created")
     UPDATED = "updated", _("Updated")

@@ -14,10 +14,10 @@ concerned only (a roster's people in one cohort: about a thousand rows).
 """
 
 import threading
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -26,7 +26,7 @@ from django.db.models import Q, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 
-from cohorts.models import Attendance, Enrolment, ProgressSummary, TrainingSession
+from cohorts.models import Attendance, Enrolment, ProgressSummary, ProgressYear, TrainingSession
 from cohorts.report_cache import reports_changed
 
 # `counts_until` of an enrolment that has not been withdrawn.
@@ -51,6 +51,12 @@ _STATUS_FIELD = {
     Attendance.Status.ABSENT: "n_absent",
 }
 _ATTENDED = (Attendance.Status.PRESENT, Attendance.Status.LATE)
+# Where a status is tallied in a year's [marked, present, late, excused].
+_YEAR_COLUMN = {
+    Attendance.Status.PRESENT: 1,
+    Attendance.Status.LATE: 2,
+    Attendance.Status.EXCUSED: 3,
+}
 
 
 # The participant's keys a report groups by; a subset of them is a bit mask over this
@@ -130,6 +136,28 @@ def _local_midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min), timezone.get_default_timezone())
 
 
+def local_year_bounds(year: int) -> tuple[datetime, datetime]:
+    """The instants a calendar year spans in local time: [1 January, next 1 January)."""
+    return _local_midnight(date(year, 1, 1)), _local_midnight(date(year + 1, 1, 1))
+
+
+class _LocalYears:
+    """The local calendar year of many instants, by comparing with the years' first
+    instants (a time-zone conversion per mark would cost seconds over a million marks)."""
+
+    def __init__(self) -> None:
+        self.starts: list[datetime] = []
+        self.first_year = 0
+
+    def of(self, instant: datetime) -> int:
+        if not self.starts or not self.starts[0] <= instant < self.starts[-1]:
+            year = timezone.localtime(instant).year
+            self.first_year = min(year, self.first_year or year) - 1
+            last = max(year, self.first_year + len(self.starts) - 1) + 2
+            self.starts = [_local_midnight(date(y, 1, 1)) for y in range(self.first_year, last + 1)]
+        return self.first_year + bisect_right(self.starts, instant) - 1
+
+
 def counting_window(enrolled_on: date, withdrawn_on: date | None) -> tuple[datetime, datetime]:
     """The instants between which a session's start makes it count for an enrolment: from
     the local midnight of the day of enrolment, to the local midnight after the day of
@@ -152,8 +180,16 @@ class _Row:
     n_excused: int = 0
     n_absent: int = 0
     centiminutes_attended: int = 0
+    # {local year: [marked, present, late, excused]}: every mark, in or out of the window.
+    years: dict[int, list[int]] = field(default_factory=dict)
 
-    def add(self, status: str, starts_at: datetime, minutes: int | None, planned: Decimal):
+    def add(
+        self, status: str, starts_at: datetime, minutes: int | None, planned: Decimal, year: int
+    ):
+        tally = self.years.setdefault(year, [0, 0, 0, 0])
+        tally[0] += 1
+        if status in _YEAR_COLUMN:
+            tally[_YEAR_COLUMN[status]] += 1
         if not self.counts_from <= starts_at < self.counts_until:
             return
         field = _STATUS_FIELD[Attendance.Status(status)]
@@ -188,6 +224,19 @@ class _Row:
             updated_at=now,
         )
 
+    def year_rows(self) -> list[ProgressYear]:
+        return [
+            ProgressYear(
+                enrolment_id=self.enrolment.pk,
+                year=year,
+                n_marked=marked,
+                n_present=present,
+                n_late=late,
+                n_excused=excused,
+            )
+            for year, (marked, present, late, excused) in sorted(self.years.items())
+        ]
+
 
 def compute(
     enrolments: Iterable[Enrolment], *, whole_cohorts: bool = False, all_of_people: bool = False
@@ -221,12 +270,13 @@ def compute(
         "minutes_attended",
         "session__planned_hours",
     )
+    years = _LocalYears()
     for participant_id, cohort_id, status, starts_at, minutes, planned in marks.iterator(
         chunk_size=5000
     ):
         row = rows.get((participant_id, cohort_id))
         if row is not None:  # a pair from the cross product that is not an enrolment
-            row.add(status, starts_at, minutes, planned)
+            row.add(status, starts_at, minutes, planned, years.of(starts_at))
     # The person's first enrolment, overall and in the cohort's year (ids grow with time).
     first: dict[int, int] = {}
     first_in_year: dict[tuple[int, int], int] = {}
@@ -254,7 +304,11 @@ def compute(
         row.sessions_before = bisect_left(starts[cohort_id], row.counts_from)
         row.sessions_until = bisect_left(starts[cohort_id], row.counts_until)
     now = timezone.now()
-    summaries = [row.summary(now) for row in rows.values()]
+    summaries = []
+    for row in rows.values():
+        summary = row.summary(now)
+        summary.year_rows = row.year_rows()  # type: ignore[attr-defined]
+        summaries.append(summary)
     if whole_cohorts:  # every member of the cohorts is here
         bits = cohort_firsts((s.pk, s.cohort_id, s.region_id, s.sex, s.role) for s in summaries)
         for summary in summaries:
@@ -278,6 +332,13 @@ def _save(summaries: list[ProgressSummary]) -> None:
         update_fields=[*_FIELDS, "updated_at"],
     )
     refresh_cohort_firsts({s.cohort_id for s in summaries})
+    # The marks per year: replaced whole for these enrolments.
+    ids = [s.pk for s in summaries]
+    for start in range(0, len(ids), 2000):
+        ProgressYear.objects.filter(enrolment_id__in=ids[start : start + 2000]).delete()
+    ProgressYear.objects.bulk_create(
+        [row for s in summaries for row in getattr(s, "year_rows", [])], batch_size=2000
+    )
     summaries_written.send(sender=ProgressSummary, enrolment_ids=[s.pk for s in summaries])
 
 
@@ -334,10 +395,31 @@ RETURNING cohorts_progresssummary.enrolment_id, cohorts_progresssummary.region_i
 """
 
 
-def progress_recount(enrolment_ids: Iterable[int]) -> set[str]:
-    """After marks changed (a roster save): recount these enrolments' marks, in one
-    statement. Returns the regions concerned. An enrolment without a summary yet gets one
-    the long way (`progress_refresh`)."""
+# The marks of some enrolments in one local year, counted again (two statements).
+_RECOUNT_YEAR_DELETE = (
+    "DELETE FROM cohorts_progressyear WHERE year = %(year)s AND enrolment_id IN ({ids})"
+)
+_RECOUNT_YEAR_INSERT = """
+INSERT INTO cohorts_progressyear (enrolment_id, year, n_marked, n_present, n_late, n_excused)
+SELECT ps.enrolment_id, %(year)s, COUNT(*),
+    COUNT(CASE WHEN a.status = %(present)s THEN 1 END),
+    COUNT(CASE WHEN a.status = %(late)s THEN 1 END),
+    COUNT(CASE WHEN a.status = %(excused)s THEN 1 END)
+FROM cohorts_progresssummary ps
+JOIN cohorts_attendance a ON a.participant_id = ps.participant_id
+JOIN cohorts_trainingsession s ON s.id = a.session_id
+    AND s.cohort_id = ps.cohort_id AND s.cancelled_at IS NULL
+    AND s.starts_at >= %(year_from)s AND s.starts_at < %(year_until)s
+WHERE ps.enrolment_id IN ({ids})
+GROUP BY ps.enrolment_id
+"""
+
+
+def progress_recount(enrolment_ids: Iterable[int], *, years: Iterable[int]) -> set[str]:
+    """After marks changed (a roster save) on sessions held in these local `years`:
+    recount these enrolments' marks, in one statement, and their marks in those years (two
+    each). Returns the regions concerned. An enrolment without a summary yet gets one the
+    long way (`progress_refresh`)."""
     ids = sorted(set(enrolment_ids))
     if not ids:
         return set()
@@ -350,9 +432,20 @@ def progress_recount(enrolment_ids: Iterable[int]) -> set[str]:
     }
     params |= {f"e{i}": pk for i, pk in enumerate(ids)}
     sql = _RECOUNT_SQL.format(ids=", ".join(f"%(e{i})s" for i in range(len(ids))))
+    id_list = ", ".join(f"%(e{i})s" for i in range(len(ids)))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
+        for year in sorted(set(years)):
+            year_from, year_until = local_year_bounds(year)
+            ops = connection.ops
+            year_params = params | {
+                "year": year,
+                "year_from": ops.adapt_datetimefield_value(year_from),
+                "year_until": ops.adapt_datetimefield_value(year_until),
+            }
+            cursor.execute(_RECOUNT_YEAR_DELETE.format(ids=id_list), year_params)
+            cursor.execute(_RECOUNT_YEAR_INSERT.format(ids=id_list), year_params)
     regions = {region for _, region in rows}
     missing = set(ids) - {pk for pk, _ in rows}
     if missing:
@@ -404,7 +497,9 @@ def progress_fill_missing(**_kwargs) -> int:
     if ProgressSummary._meta.db_table not in connection.introspection.table_names():
         return 0  # migrated backwards, before the table
     missing = Enrolment.objects.filter(progress_summary__isnull=True)
-    if not missing.exists():
+    # The marks per year came later (migration 0014): filled once, when there are marks.
+    no_years = not ProgressYear.objects.exists() and Attendance.objects.exists()
+    if not missing.exists() and not no_years:
         return 0
     return progress_rebuild()
 
@@ -424,12 +519,16 @@ def progress_differences(
     total, checked = Enrolment.objects.count(), 0
     for cohort_ids in _cohort_batches(20):
         stored = {s.pk: s for s in ProgressSummary.objects.filter(cohort_id__in=cohort_ids)}
+        stored_years: dict[int, list[ProgressYear]] = {}
+        for year_row in ProgressYear.objects.filter(enrolment__cohort_id__in=cohort_ids):
+            stored_years.setdefault(year_row.enrolment_id, []).append(year_row)
         enrolments = _with_keys(Enrolment.objects.filter(cohort_id__in=cohort_ids))
         for fresh in compute(enrolments, whole_cohorts=True):
             old = stored.get(fresh.pk)
             if old is None:
                 differences.append((fresh.pk, {}, _values(fresh)))
                 continue
+            old.year_rows = stored_years.get(fresh.pk, [])  # type: ignore[attr-defined]
             before, after = _values(old), _values(fresh)
             changed = [name for name in before if before[name] != after[name]]
             if changed:
@@ -447,6 +546,10 @@ def _values(summary: ProgressSummary) -> dict:
         "first_of_person": summary.first_of_person,
         "first_of_person_in_year": summary.first_of_person_in_year,
         "cohort_firsts": summary.cohort_firsts,
+        "marks_per_year": {
+            row.year: (row.n_marked, row.n_present, row.n_late, row.n_excused)
+            for row in getattr(summary, "year_rows", [])
+        },
         "cohort": summary.cohort_id,
         "participant": summary.participant_id,
         "region": summary.region_id,

@@ -401,7 +401,8 @@ def attendance_roster_record(
     if history:
         # Bulk writes send no signal: recount the marks of the people marked.
         changed = [enrolments[h.participant_id].pk for h in history]
-        reports_changed(progress_recount(changed))
+        year = timezone.localtime(session.starts_at).year
+        reports_changed(progress_recount(changed, years=[year]))
         _check_alerts(session.cohort_id)
     return [*created, *updated]
 

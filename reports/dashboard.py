@@ -470,6 +470,20 @@ def timeline_for(user, *, year: int | None = None, region: str | None = None) ->
     )
 
 
+def timeline_dashboard_table(
+    user, *, year: int | None = None, region: str | None = None
+) -> Table | None:
+    """The dashboard's table over time alone (None where funders get none: with filters)."""
+    timeline = timeline_for(user, year=year, region=region)
+    return _timeline_table(timeline) if timeline else None
+
+
+def timeline_published(user, *, year: int | None = None, region: str | None = None) -> bool:
+    """Whether this user gets a table over time with these filters (without computing it)."""
+    role, _scope = caller_scope(user)
+    return not (role == "funder" and (year is not None or region is not None))
+
+
 def _headline_share(reports: Reports, totals: dict) -> Cell:
     by_sex = reports[("sex",)]
     women = [row for row in by_sex["rows"] if row["sex"] == FEMALE]
@@ -530,8 +544,14 @@ def _oldest(stamps: list[str]) -> str:
     return timezone.localtime(oldest).strftime("%Y-%m-%d %H:%M")
 
 
-def build_dashboard(user, *, year: int | None = None, region: str | None = None) -> Dashboard:
-    """Everything the dashboard shows, for this user and these filters."""
+def build_dashboard(
+    user, *, year: int | None = None, region: str | None = None, with_timeline: bool = True
+) -> Dashboard:
+    """Everything the dashboard shows, for this user and these filters.
+
+    `with_timeline=False` leaves the table over time out (the page loads it on its own,
+    `timeline_dashboard_table`: it reads every enrolment's marks per year, and after a
+    write the page should not wait for it); the downloads have it."""
     from django.utils import timezone
 
     language = get_language() or "fr"
@@ -546,7 +566,7 @@ def build_dashboard(user, *, year: int | None = None, region: str | None = None)
             strict=True,
         )
     )
-    timeline = timeline_for(user, year=year, region=region)
+    timeline = timeline_for(user, year=year, region=region) if with_timeline else None
     goals = _Targets(user, year=year, region=region)
     # The totals are over everything filtered, whatever the grouping: the by-region report
     # has them, one report fewer to compute.
@@ -622,7 +642,7 @@ def build_dashboard(user, *, year: int | None = None, region: str | None = None)
     read = [*reports.values(), *([timeline] if timeline else [])]
     computed = [r["generated_at"] for r in read if r.get("generated_at")]
     notes = []
-    if timeline is None:
+    if timeline is None and with_timeline:
         notes.append(
             _(
                 "The figures over time are published for the whole programme only: clear "

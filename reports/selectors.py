@@ -780,6 +780,69 @@ UNION ALL
 SELECT 'everyone', NULL, COUNT(DISTINCT participant_id), NULL, NULL, NULL FROM enr
 """
 
+# The same by year from the marks per year (cohorts.models.ProgressYear, about one row per
+# enrolment) rather than the marks: `marks` carries each enrolment's tallies in a year,
+# filtered on its summary (the participant's region, the cohort's year and id), with its
+# cohort's rule. The other parts read as above.
+_TIMELINE_BY_YEAR_SQL = """
+WITH enr AS (
+    SELECT e.participant_id AS participant_id, e.cohort_id AS cohort_id,
+        e.enrolled_on AS enrolled_on
+    FROM cohorts_enrolment e
+    WHERE {on_enrolments}
+),
+session_period AS (
+    SELECT s.starts_at AS starts_at, {session_period} AS period
+    FROM cohorts_trainingsession s
+    WHERE s.cohort_id IN (SELECT cohort_id FROM enr) AND s.cancelled_at IS NULL
+),
+certified AS (
+    SELECT cert.participant_id AS participant_id, cert.issued_on AS issued_on
+    FROM certificates_certificate cert
+    JOIN enr ON enr.participant_id = cert.participant_id AND enr.cohort_id = cert.cohort_id
+    WHERE cert.status = %(issued)s
+),
+marks AS (
+    SELECT py.year AS period, e.participant_id AS participant_id, py.n_marked AS n_marked,
+        py.n_present + r.late_w * py.n_late + r.excused_in_num * py.n_excused AS attended,
+        py.n_marked - r.excused_out_of_den * py.n_excused AS den,
+        py.n_excused AS n_excused
+    FROM cohorts_progressyear py
+    JOIN cohorts_progresssummary e ON e.enrolment_id = py.enrolment_id
+    JOIN ({rules}) r ON r.cohort_id = e.cohort_id
+    WHERE {on_summary}
+),
+people AS (
+    SELECT period, participant_id FROM marks
+    UNION ALL
+    SELECT {enrolled_period}, participant_id FROM enr
+    UNION ALL
+    SELECT {issued_period}, participant_id FROM certified
+)
+SELECT 'marks', period, SUM(n_marked), SUM(attended), SUM(den), SUM(n_excused)
+FROM marks GROUP BY period
+UNION ALL
+SELECT 'sessions', period, COUNT(*), NULL, NULL, NULL
+FROM session_period WHERE starts_at <= %(now)s GROUP BY period
+UNION ALL
+SELECT 'enrolments', period, COUNT(*), NULL, NULL, NULL
+FROM (SELECT {enrolled_period} AS period FROM enr) enrolled GROUP BY period
+UNION ALL
+SELECT 'certificates', period, COUNT(*), NULL, NULL, NULL
+FROM (SELECT {issued_period} AS period FROM certified) issued GROUP BY period
+UNION ALL
+SELECT 'people', period, COUNT(DISTINCT participant_id), NULL, NULL, NULL
+FROM people GROUP BY period
+UNION ALL
+SELECT 'everyone', NULL, COUNT(DISTINCT participant_id), NULL, NULL, NULL FROM enr
+"""
+
+
+def _by_year_tallies(period: str) -> bool:
+    """Whether the timeline reads the marks per year (by year) or the marks (by month)."""
+    return period == "year"
+
+
 _TIMED = (
     "people",
     "enrolled",
@@ -831,13 +894,25 @@ def timeline_report(
         names = [f"{name}_{i}" for i in range(len(sql_params))]
         fragments[name] = sql % tuple(f"%({n})s" for n in names)
         params.update(zip(names, sql_params, strict=True))
-    sql = _TIMELINE_SQL.format(
-        rules=_RULES,
-        on_enrolments=on_enrolments,
-        on_marks=on_marks,
-        on_marks_by_session=on_marks_by_session,
-        **fragments,
-    )
+    if _by_year_tallies(period):
+        on_summary, _ = _filter_sql(
+            filters,
+            participant="e.participant_id",
+            cohort="e.cohort_id",
+            region_column="e.region_id",
+            year_column="e.year",
+        )
+        sql = _TIMELINE_BY_YEAR_SQL.format(
+            rules=_RULES, on_enrolments=on_enrolments, on_summary=on_summary, **fragments
+        )
+    else:
+        sql = _TIMELINE_SQL.format(
+            rules=_RULES,
+            on_enrolments=on_enrolments,
+            on_marks=on_marks,
+            on_marks_by_session=on_marks_by_session,
+            **fragments,
+        )
 
     periods: dict = {}
     everyone = 0

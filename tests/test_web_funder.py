@@ -26,6 +26,7 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 URL = "/dashboard/"
+TIMELINE_URL = "/dashboard/timeline/"
 PDF_URL = "/dashboard/report.pdf"
 
 
@@ -110,14 +111,14 @@ def _names(people):
 # Who may open it -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", [URL, PDF_URL])
+@pytest.mark.parametrize("url", [URL, PDF_URL, TIMELINE_URL])
 def test_anonymous_visitors_are_sent_to_sign_in(url):
     response = _client().get(url)
     assert response.status_code == 302
     assert response["Location"].startswith("/login/?next=")
 
 
-@pytest.mark.parametrize("url", [URL, PDF_URL])
+@pytest.mark.parametrize("url", [URL, PDF_URL, TIMELINE_URL])
 def test_a_trainee_is_refused(url, programme):
     trainee = UserFactory(username="trainee")
     programme[0].user = trainee
@@ -238,6 +239,32 @@ def test_no_one_is_named_in_the_page_or_the_downloads(who, funder, programme):
     for text in (html, csv_text, xlsx_text, pdf_text):
         for name in _names(programme):
             assert name not in text
+
+
+def test_the_page_does_not_wait_for_the_figures_over_time(funder, programme):
+    """The table over time adds up every enrolment's marks per year: the page leaves it to
+    its own page, which the dashboard loads after it is shown (site.js), so the first view
+    after a write computes only the published tables."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = _client(funder)
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(URL).content.decode()
+    assert not any("cohorts_progressyear" in q["sql"] for q in queries.captured_queries)
+    assert f'data-load="{TIMELINE_URL}"' in html and 'id="timeline"' not in html
+    timeline = client.get(TIMELINE_URL).content.decode()
+    assert '<table id="timeline"' in timeline and 'id="timeline-section"' in timeline
+    assert 'id="download-csv-timeline"' in html
+
+
+def test_with_filters_a_funder_is_told_the_figures_over_time_are_the_programmes(
+    funder, programme
+):
+    html = _client(funder).get(URL, {"year": "2019"}).content.decode()
+    assert "data-load" not in html and "whole programme only" in html
+    timeline = _client(funder).get(TIMELINE_URL, {"year": "2019"}).content.decode()
+    assert '<table id="timeline"' not in timeline and "whole programme only" in timeline
 
 
 def test_the_download_links_carry_the_filters(funder, programme):

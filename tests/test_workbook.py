@@ -6,6 +6,7 @@ in it, and compares every sheet and file with the HTML table of the same name.
 
 import csv
 import io
+import re
 from decimal import Decimal
 from html.parser import HTMLParser
 
@@ -153,10 +154,17 @@ class _Page(HTMLParser):
 
 
 def _page(client, query=None) -> _Page:
+    """The dashboard as the person sees it: with the section it loads after the page (the
+    table over time, from its own page), as site.js puts it in."""
     response = client.get(URL, query or {})
     assert response.status_code == 200
+    html = response.content.decode()
     page = _Page()
-    page.feed(response.content.decode())
+    page.feed(html)
+    for later in re.findall(r'<section id="[\w-]+"[^>]* data-load="([^"]+)"', html):
+        loaded = client.get(later.replace("&amp;", "&"))
+        assert loaded.status_code == 200
+        page.feed(loaded.content.decode())
     return page
 
 

@@ -39,6 +39,9 @@ def test_a_funder_sees_tables_and_charts_and_downloads_the_pdf(open_page, world)
     assert bars >= 1
     box = page.locator("#chart-enrolled-region").bounding_box()
     assert box["width"] > 200 and box["height"] > 40
+    # The table over time arrives after the page, from its own page.
+    expect(page.locator("#timeline-section[data-loaded='true'] table#timeline")).to_be_visible()
+    expect(page.locator("#timeline tbody tr[data-key]").first).to_be_visible()
     _no_one_named(page, world)
 
     with page.expect_download() as info:

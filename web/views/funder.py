@@ -17,7 +17,13 @@ from django.utils.translation import gettext_lazy as _
 
 from cohorts import roles
 from reports.charts import svg_markup
-from reports.dashboard import YEARS, build_dashboard, region_names
+from reports.dashboard import (
+    YEARS,
+    build_dashboard,
+    region_names,
+    timeline_dashboard_table,
+    timeline_published,
+)
 from reports.pdf import render_dashboard_pdf
 from reports.workbook import render_workbook, table_csv, workbook_notes
 from web.access import role_required
@@ -70,7 +76,8 @@ def _attachment(response: HttpResponse, stem: str, language: str, extension: str
 @role_required("funder", "manager")
 def funder_dashboard(request):
     form, values = _filters(request)
-    dashboard = build_dashboard(request.user, **values)
+    # The table over time comes after the page (`funder_timeline`), see build_dashboard.
+    dashboard = build_dashboard(request.user, **values, with_timeline=False)
     rtl = get_language() == "ar"
     charts = [
         {
@@ -90,11 +97,27 @@ def funder_dashboard(request):
         (table, _with_query(reverse("web:funder-table-csv", args=[table.id]), query))
         for table in dashboard.tables
     ]
+    timeline_url = (
+        _with_query(reverse("web:funder-timeline"), query)
+        if timeline_published(request.user, **values)
+        else None
+    )
+    if timeline_url is None:
+        dashboard.notes.append(
+            _(
+                "The figures over time are published for the whole programme only: clear "
+                "the filters to see them."
+            )
+        )
     return render(
         request,
         "web/funder/dashboard.html",
         {
             "form": form,
+            "timeline_url": timeline_url,
+            "timeline_csv_url": _with_query(
+                reverse("web:funder-table-csv", args=["timeline"]), query
+            ),
             "dashboard": dashboard,
             "charts": charts,
             "downloads": downloads,
@@ -108,6 +131,23 @@ def funder_dashboard(request):
                 )
                 for cell in dashboard.headline
             ],
+        },
+    )
+
+
+@role_required("funder", "manager")
+def funder_timeline(request):
+    """The dashboard's table over time, on its own page (the dashboard loads it from here)."""
+    _form, values = _filters(request)
+    table = timeline_dashboard_table(request.user, **values)
+    query = _query(values)
+    return render(
+        request,
+        "web/funder/timeline.html",
+        {
+            "table": table,
+            "csv_url": _with_query(reverse("web:funder-table-csv", args=["timeline"]), query),
+            "dashboard_url": _with_query(reverse("web:funder-dashboard"), query),
         },
     )
 
@@ -149,6 +189,7 @@ def funder_table_csv(request, table_id: str):
 
 urlpatterns = [
     path("dashboard/", funder_dashboard, name="funder-dashboard"),
+    path("dashboard/timeline/", funder_timeline, name="funder-timeline"),
     path("dashboard/report.pdf", funder_report_pdf, name="funder-report-pdf"),
     path("dashboard/report.xlsx", funder_workbook, name="funder-workbook"),
     path("dashboard/tables/<slug:table_id>.csv", funder_table_csv, name="funder-table-csv"),
