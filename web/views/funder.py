@@ -4,10 +4,13 @@ Aggregates only, from the same cached reports as the API: funders see every regi
 small groups withheld, managers their own regions in full (reports.dashboard).
 """
 
+import hashlib
 from typing import cast
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
+from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -73,19 +76,27 @@ def _attachment(response: HttpResponse, stem: str, language: str, extension: str
     return response
 
 
+def _chart_svg(series, rtl: bool) -> str:
+    """A chart's SVG, drawn once per distinct content: after a write most charts show the
+    same figures (a roster changes attendance, not enrolment or certificates), and drawing
+    five charts with ReportLab is a good part of the page's time. Keyed by everything the
+    drawing reads (the series, the direction and the language)."""
+    content = repr((series, rtl, get_language()))
+    key = "chart-svg:" + hashlib.sha256(content.encode()).hexdigest()
+    svg = cache.get(key)
+    if svg is None:
+        svg = svg_markup(series.drawing(rtl=rtl), chart_id=series.id, title=series.title)
+        cache.set(key, svg, settings.REPORT_CACHE_SECONDS)
+    return svg
+
+
 @role_required("funder", "manager")
 def funder_dashboard(request):
     form, values = _filters(request)
     # The table over time comes after the page (`funder_timeline`), see build_dashboard.
     dashboard = build_dashboard(request.user, **values, with_timeline=False)
     rtl = get_language() == "ar"
-    charts = [
-        {
-            "series": series,
-            "svg": svg_markup(series.drawing(rtl=rtl), chart_id=series.id, title=series.title),
-        }
-        for series in dashboard.series
-    ]
+    charts = [{"series": series, "svg": _chart_svg(series, rtl)} for series in dashboard.series]
     # Every download is the page itself in another format: the same filters, the same
     # dashboard (built the same way from the same cached reports), the same language.
     query = _query(values)
