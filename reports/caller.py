@@ -225,17 +225,13 @@ def funder_answer(
 def published_tables() -> dict[tuple[str, ...], dict]:
     """Every table published to funders, protected together (reports.disclosure): computed
     in one pass after a write anywhere, then read from the cache by every funder."""
-    from reports.selectors import cell_sessions, progress_reports
+    from reports.selectors import published_cells
 
     threshold = settings.REPORT_SUPPRESSION_THRESHOLD
     key = f"report:published:{generation(None)}:{threshold}"
 
     def compute() -> dict:
-        now = timezone.now()
-        (finest,) = progress_reports(
-            groupings=[list(disclosure.PUBLISHED_KEYS)], filters=ReportFilters(), now=now
-        )
-        protected = disclosure.publish(finest, cell_sessions(now), threshold)
+        protected = disclosure.publish(*published_cells(), threshold)
         generated = timezone.now().isoformat()
         return {
             table: {

@@ -154,7 +154,7 @@ def publish(
     finest: Report, sessions: dict[tuple, dict[int, int]], threshold: int
 ) -> dict[tuple[str, ...], Report]:
     """Every published table, from the exact finest table (region × year × sex × role) and
-    the sessions held per cell (reports.selectors.cell_sessions: per cell, for each subset
+    the sessions held per cell (reports.selectors.published_cells: per cell, for each subset
     of the person's keys, the sessions of the cohorts whose first enrolment in a group of
     that subset lies in the cell, so that a table's sessions add up over its cells and
     count each cohort once per group, whoever is in it).
@@ -162,35 +162,46 @@ def publish(
     The finest table's small cells are rounded; every table's cells are the sums of the
     finest published cells they cover. A cell whose people (counted exactly per finest
     cell) are fewer than `threshold` is marked withheld."""
-    cells: list[tuple[tuple, dict[str, int], int, str | None]] = []
+    # Each cell's counts as a list in one order (adding lists is cheaper than dicts: this
+    # runs after every write).
+    names_order: tuple[str, ...] = ()
+    cells: list[tuple[tuple, list[int], int, str | None]] = []
     for row in finest.rows:
         cell = tuple(row[k] for k in PUBLISHED_KEYS)
         counts = _published_counts(row, cell, threshold)
-        cells.append((cell, counts, int(row["people"] or 0), row.get("region_name")))
+        names_order = names_order or tuple(counts)
+        values = [counts[name] for name in names_order]
+        cells.append((cell, values, int(row["people"] or 0), row.get("region_name")))
     out = {}
     for table in PUBLISHED_TABLES:
         positions = [PUBLISHED_KEYS.index(k) for k in table]
         bit = cohort_first_bit(table)
-        sums: dict[tuple, dict[str, int]] = {}
+        sums: dict[tuple, list[int]] = {}
         people: dict[tuple, int] = {}
         held: dict[tuple, int] = {}
         names: dict[tuple, str | None] = {}
-        for cell, counts, true_people, region_name in cells:
-            key = tuple(cell[p] for p in positions)
-            into = sums.setdefault(key, dict.fromkeys(counts, 0))
-            for name, value in counts.items():
-                into[name] += value
+        for cell, values, true_people, region_name in cells:
+            key = tuple([cell[p] for p in positions])
+            into = sums.get(key)
+            sums[key] = (
+                values if into is None else [a + b for a, b in zip(into, values, strict=True)]
+            )
             people[key] = people.get(key, 0) + true_people
             names[key] = region_name
         for cell, by_bit in sessions.items():
-            key = tuple(cell[p] for p in positions)
+            key = tuple([cell[p] for p in positions])
             held[key] = held.get(key, 0) + by_bit[bit]
         rows = []
         for key in sorted(sums) if table else [()]:
             labels: dict = dict(zip(table, key, strict=True))
             if "region" in table:
                 labels["region_name"] = names[key]
-            counts = sums.get(key) or _counts(empty_progress())
+            summed = sums.get(key)
+            counts = (
+                dict(zip(names_order, summed, strict=True))
+                if summed is not None
+                else _counts(empty_progress())
+            )
             measures = _measures(counts, held.get(key, 0))
             rows.append(_marked(labels | measures, people.get(key, 0) < threshold))
         out[table] = rows

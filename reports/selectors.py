@@ -327,16 +327,14 @@ fine AS (
             AND f.w_present * e.n_present + f.w_late * e.n_late + f.w_excused * e.n_excused
                 >= f.pct * e.n_absent
             AND e.centiminutes_attended >= f.min_centiminutes) AS completed,
-        COUNT(*) FILTER (WHERE e.certified) AS certified
+        COUNT(*) FILTER (WHERE e.certified) AS certified{cell_columns}
     FROM cohorts_progresssummary e
     JOIN facts f ON f.cohort_id = e.cohort_id
     WHERE {where}
     {group_by_keys}
 ){group_cohorts}
 SELECT grouped.* {label_columns}
-FROM ({measures}
-    UNION ALL {sessions}
-    UNION ALL {total_sessions}
+FROM ({measures}{sessions}{total_sessions}
 ) grouped
 {label_joins}
 """
@@ -373,7 +371,7 @@ _SUMMED = len(_SUMMED_COLUMNS)
 # One grouping: `fine` is already grouped by its keys.
 _MEASURES = """
     SELECT 'g' AS part, 0 AS grouping_id, {key_aliases}
-        enrolled, first_of_person, first_of_person_in_year, NULL, {columns}
+        enrolled, first_of_person, first_of_person_in_year, NULL, {columns}{cell_selects}
     FROM fine"""
 _SESSIONS = """
     SELECT 's', 0, {key_aliases} NULL, NULL, NULL, SUM(f.held), {nulls}
@@ -433,8 +431,14 @@ def progress_reports(
 
 
 def _progress_reports(
-    groupings: list[list[str]], filters: ReportFilters, now: datetime
+    groupings: list[list[str]],
+    filters: ReportFilters,
+    now: datetime,
+    cells: dict[tuple, dict[int, int]] | None = None,
 ) -> list[Report]:
+    """`cells`, when given (one grouping by region, year, sex and role, no filters), is
+    filled with each group's `published_cells` figures, summed in the same pass; the
+    sessions held then follow from them instead of two more passes."""
     # Every key any grouping uses, in GROUP_KEYS order; each grouping is a subset.
     keys = [k for k in GROUP_KEYS if any(k in g for g in groupings)]
     where, filter_params = _filter_sql(
@@ -464,18 +468,29 @@ def _progress_reports(
             return 0
         return sum(1 << (len(keys) - 1 - i) for i, k in enumerate(keys) if k not in grouping)
 
+    # The `published_cells` figures summed in `fine` (asked for with `cells`).
+    cell_bits = [1 << m for m in range(1 << len(COHORT_FIRST_KEYS))] if cells is not None else []
+    if cell_bits and (len(groupings) > 1 or set(groupings[0]) != {*COHORT_FIRST_KEYS, "year"}):
+        raise ValueError("cells: one grouping by region, year, sex and role only")
+    cell_columns = "".join(
+        f", SUM(CASE WHEN (e.cohort_firsts & {bit}) <> 0 THEN f.held ELSE 0 END) AS c_{bit}"
+        for bit in cell_bits
+    )
+    cell_selects = "".join(f", c_{bit}" for bit in cell_bits)
     if len(groupings) > 1:
         measures = _MEASURES_SETS.format(
             sets=", ".join("(" + ", ".join(f"k_{k}" for k in g) + ")" for g in groupings),
             **names,
         )
     else:
-        measures = _MEASURES.format(**names)
+        measures = _MEASURES.format(**names, cell_selects=cell_selects)
     first_bits = [_first_bit(g, filters) for g in [[], *groupings]]
     key_columns = "".join(f"{_SUMMARY_KEYS[k]} AS k_{k}, " for k in keys)
-    if None not in first_bits:
+    if cell_bits:  # the sessions follow from the cells' figures: no other part
+        sessions = total_sessions = group_cohorts = ""
+    elif None not in first_bits:
         # Each cohort's sessions once per group, from the flags: no distinct pairs.
-        sessions = " UNION ALL ".join(
+        sessions = "\n    UNION ALL " + " UNION ALL ".join(
             _SESSIONS_BY_FIRSTS.format(
                 grouping_id=mask(g),
                 key_columns="".join(
@@ -488,21 +503,21 @@ def _progress_reports(
             )
             for g, bit in zip(groupings, first_bits[1:], strict=True)
         )
-        total_sessions = _TOTAL_SESSIONS_BY_FIRSTS.format(
+        total_sessions = "\n    UNION ALL " + _TOTAL_SESSIONS_BY_FIRSTS.format(
             null_keys="NULL, " * len(keys), where=where, bit=first_bits[0], nulls=names["nulls"]
         )
         group_cohorts = ""
     else:
         if len(groupings) > 1:
-            sessions = _SESSIONS_SETS.format(
+            sessions = "\n    UNION ALL " + _SESSIONS_SETS.format(
                 sets_and_cohort=", ".join(
                     "(" + "".join(f"k_{k}, " for k in g) + "cohort_id)" for g in groupings
                 ),
                 **names,
             )
         else:
-            sessions = _SESSIONS.format(**names)
-        total_sessions = _TOTAL_SESSIONS.format(
+            sessions = "\n    UNION ALL " + _SESSIONS.format(**names)
+        total_sessions = "\n    UNION ALL " + _TOTAL_SESSIONS.format(
             null_keys="NULL, " * len(keys), nulls=names["nulls"]
         )
         group_cohorts = _GROUP_COHORTS.format(key_columns=key_columns, where=where)
@@ -516,6 +531,7 @@ def _progress_reports(
         first_of_person_in_year=_count_if("e.first_of_person_in_year", "first_in_year" in flags),
         key_columns=key_columns,
         where=where,
+        cell_columns=cell_columns,
         group_cohorts=group_cohorts,
         measures=measures,
         sessions=sessions,
@@ -535,6 +551,15 @@ def _progress_reports(
     for row in _fetch(sql, params):
         part, grouping, key_values = row[0], int(row[1]), row[2 : 2 + len(keys)]
         enrolled, first, first_in_year, held, *summed = row[2 + len(keys) : 6 + len(keys) + _SUMMED]
+        after = 6 + len(keys) + _SUMMED + len(cell_bits)
+        if cell_bits and cells is not None and enrolled:
+            key = tuple(key_values)
+            figures = row[6 + len(keys) + _SUMMED : after]
+            cells[key] = {bit: int(n or 0) for bit, n in zip(cell_bits, figures, strict=True)}
+            # The cell's own sessions: its cohorts' first enrolment in it (all the keys);
+            # the total: each cohort's first enrolment of all.
+            by_mask[grouping].sessions[key] = cells[key][cohort_first_bit(COHORT_FIRST_KEYS)]
+            total_sessions += cells[key][cohort_first_bit(())]
         if part == "t":
             total_sessions = int(held or 0)
             continue
@@ -549,39 +574,24 @@ def _progress_reports(
                 "first_in_year": int(first_in_year or 0),
             }
             parts.measured[key] = (people, [int(enrolled), *(int(v or 0) for v in summed)])
-            labels = row[6 + len(keys) + _SUMMED :]
+            labels = row[after:]
             parts.labels[key] = dict(zip(labelled, labels, strict=True))
     return [
         _assemble(g, keys, labelled, by_mask[mask(g)], filters, total_sessions) for g in groupings
     ]
 
 
-_CELL_SESSIONS_SQL = """
-SELECT e.region_id, e.year, e.sex, e.role, {sums}
-FROM cohorts_progresssummary e
-JOIN ({held}) held ON held.cohort_id = e.cohort_id
-WHERE e.cohort_firsts <> 0
-GROUP BY e.region_id, e.year, e.sex, e.role
-"""
-
-
-def cell_sessions(now: datetime | None = None) -> dict[tuple, dict[int, int]]:
-    """Per cell of region × year × sex × role: {bit: sessions held}, for each
-    `cohort_firsts` bit, over the cohorts whose first enrolment in a group of that bit's
-    keys lies in the cell. The sessions held by any group of those keys (with or without
-    the year) is then the sum of its cells' figures: each cohort counted once per group
-    whatever the cells it spans. What reports.disclosure publishes for sessions."""
-    bits = [1 << mask for mask in range(1 << len(COHORT_FIRST_KEYS))]
-    sums = ", ".join(
-        f"SUM(CASE WHEN (e.cohort_firsts & {bit}) <> 0 THEN held.n ELSE 0 END)" for bit in bits
-    )
-    rows = _fetch(
-        _CELL_SESSIONS_SQL.format(sums=sums, held=_HELD), _base_params(now or timezone.now())
-    )
-    return {
-        tuple(row[:4]): {bit: int(n or 0) for bit, n in zip(bits, row[4:], strict=True)}
-        for row in rows
-    }
+def published_cells(now: datetime | None = None) -> tuple[Report, dict[tuple, dict[int, int]]]:
+    """The exact report by region, year, sex and role, and per cell, for each
+    `cohort_firsts` bit, the sessions held of the cohorts whose first enrolment in a group
+    of that bit's keys lies in the cell (one pass over the summary). The sessions held by
+    any group of those keys (with or without the year) is the sum of its cells' figures:
+    each cohort counted once per group whatever the cells it spans. What
+    reports.disclosure publishes from."""
+    cells: dict[tuple, dict[int, int]] = {}
+    keys = [k for k in GROUP_KEYS if k in {*COHORT_FIRST_KEYS, "year"}]
+    (finest,) = _progress_reports([keys], ReportFilters(), now or timezone.now(), cells=cells)
+    return finest, cells
 
 
 def _first_bit(keys: Iterable[str], filters: ReportFilters) -> int | None:
