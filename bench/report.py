@@ -84,7 +84,7 @@ from cohorts.models import (  # noqa: E402
     TrainingSession,
 )
 from cohorts.report_cache import invalidate_all  # noqa: E402
-from reports import selectors  # noqa: E402
+from reports import disclosure, selectors  # noqa: E402
 from reports.dashboard import DASHBOARD_GROUPINGS  # noqa: E402
 
 GROUPINGS = ["region", "year", "sex,role", "cohort", "region,year,sex,role"]
@@ -112,6 +112,7 @@ def interleaved(
 # The tables the reports, before and now, read.
 READ_TABLES = (
     "cohorts_progresssummary",
+    "cohorts_progressyear",
     "cohorts_trainingsession",
     "cohorts_cohort",
     "cohorts_enrolment",
@@ -244,12 +245,11 @@ class Roster:
         self.marks = {
             a.participant_id: a.status for a in Attendance.objects.filter(session=session)
         }
-        self.turn = 0
 
     def save(self) -> None:
-        self.turn += 1
+        # Always a change (a save that changes nothing invalidates nothing).
         first = min(self.marks)
-        self.marks[first] = "absent" if self.turn % 2 else "present"
+        self.marks[first] = "present" if self.marks[first] == "absent" else "absent"
         services.attendance_roster_record(
             session=self.session,
             marks=[services.Mark(p, status) for p, status in self.marks.items()],
@@ -333,15 +333,16 @@ def bench_writes(client: Client, runs: int) -> dict:
 
 
 def bench_two_funders(runs: int) -> dict:
+    # The funders' published tables are computed by `published_cells` (reports.caller).
     counted = {"builds": 0}
-    original = selectors.progress_reports
+    original = selectors.published_cells
 
-    def counting(**kwargs):
+    def counting(*args, **kwargs):
         counted["builds"] += 1
-        return original(**kwargs)
+        return original(*args, **kwargs)
 
     roster, walls = Roster(), []
-    selectors.progress_reports = counting
+    selectors.published_cells = counting
     try:
         for _ in range(runs):
             roster.save()
@@ -357,7 +358,7 @@ def bench_two_funders(runs: int) -> dict:
                 thread.join()
             walls.append((time.perf_counter() - started) * 1000)
     finally:
-        selectors.progress_reports = original
+        selectors.published_cells = original
     result = {"wall_ms": statistics.median(walls), "builds_per_write": counted["builds"] / runs}
     print(
         f"two funders after a write: both served in {result['wall_ms']:.0f} ms; the reports were "
@@ -373,10 +374,18 @@ def growth_point(runs: int, vacuum: bool) -> dict:
     """One database's numbers (run in a subprocess per database)."""
     if vacuum:
         vacuum_analyze()
+
+    def published():
+        disclosure.publish(*selectors.published_cells(), settings.REPORT_SUPPRESSION_THRESHOLD)
+
     medians = interleaved(
         {
             "now region": lambda: new_report(["region"]),
             "now all keys": lambda: new_report(["region", "year", "sex", "role"]),
+            "funder tables": published,
+            "timeline by year": lambda: selectors.timeline_report(
+                period="year", filters=selectors.ReportFilters()
+            ),
             "before region": lambda: old_report(["region"]),
             "before all keys": lambda: old_report(["region", "year", "sex", "role"]),
         },
@@ -400,17 +409,21 @@ def bench_growth(urls: list[str], runs: int, vacuum: bool) -> list[dict]:
         points.append(json.loads(done.stdout.strip().splitlines()[-1]))
     points.sort(key=lambda p: p["enrolments"])
     print(f"\n{'enrolments':>10} {'marks':>10} {'now region':>11} {'now all':>8} "
-          f"{'before region':>14} {'before all':>11}")  # fmt: skip
+          f"{'funders':>8} {'timeline':>9} {'before region':>14} {'before all':>11}")  # fmt: skip
     for p in points:
         print(
             f"{p['enrolments']:10,} {p['marks']:10,} {p['now region']:9.0f}ms "
-            f"{p['now all keys']:6.0f}ms {p['before region']:12.0f}ms {p['before all keys']:9.0f}ms"
+            f"{p['now all keys']:6.0f}ms {p['funder tables']:6.0f}ms "
+            f"{p['timeline by year']:7.0f}ms "
+            f"{p['before region']:12.0f}ms {p['before all keys']:9.0f}ms"
         )
     for a, b in zip(points, points[1:], strict=False):
         size = b["enrolments"] / a["enrolments"]
         print(
             f"×{size:.2f} enrolments: now ×{b['now region'] / a['now region']:.2f} (region), "
-            f"×{b['now all keys'] / a['now all keys']:.2f} (all keys); before "
+            f"×{b['now all keys'] / a['now all keys']:.2f} (all keys), "
+            f"×{b['funder tables'] / a['funder tables']:.2f} (funders' tables), "
+            f"×{b['timeline by year'] / a['timeline by year']:.2f} (timeline); before "
             f"×{b['before region'] / a['before region']:.2f}, "
             f"×{b['before all keys'] / a['before all keys']:.2f}"
         )
