@@ -52,7 +52,7 @@ _STATUS_FIELD = {
 }
 _ATTENDED = (Attendance.Status.PRESENT, Attendance.Status.LATE)
 # Where a status is tallied in a year's [marked, present, late, excused].
-_YEAR_COLUMN = {
+_YEAR_COLUMN: dict[str, int] = {
     Attendance.Status.PRESENT: 1,
     Attendance.Status.LATE: 2,
     Attendance.Status.EXCUSED: 3,

@@ -334,7 +334,7 @@ fine AS (
     {group_by_keys}
 ){group_cohorts}
 SELECT grouped.* {label_columns}
-FROM ({measures}{sessions}{total_sessions}
+FROM ({measures}{sessions}{total_part}
 ) grouped
 {label_joins}
 """
@@ -487,7 +487,7 @@ def _progress_reports(
     first_bits = [_first_bit(g, filters) for g in [[], *groupings]]
     key_columns = "".join(f"{_SUMMARY_KEYS[k]} AS k_{k}, " for k in keys)
     if cell_bits:  # the sessions follow from the cells' figures: no other part
-        sessions = total_sessions = group_cohorts = ""
+        sessions = total_part = group_cohorts = ""
     elif None not in first_bits:
         # Each cohort's sessions once per group, from the flags: no distinct pairs.
         sessions = "\n    UNION ALL " + " UNION ALL ".join(
@@ -503,7 +503,7 @@ def _progress_reports(
             )
             for g, bit in zip(groupings, first_bits[1:], strict=True)
         )
-        total_sessions = "\n    UNION ALL " + _TOTAL_SESSIONS_BY_FIRSTS.format(
+        total_part = "\n    UNION ALL " + _TOTAL_SESSIONS_BY_FIRSTS.format(
             null_keys="NULL, " * len(keys), where=where, bit=first_bits[0], nulls=names["nulls"]
         )
         group_cohorts = ""
@@ -517,7 +517,7 @@ def _progress_reports(
             )
         else:
             sessions = "\n    UNION ALL " + _SESSIONS.format(**names)
-        total_sessions = "\n    UNION ALL " + _TOTAL_SESSIONS.format(
+        total_part = "\n    UNION ALL " + _TOTAL_SESSIONS.format(
             null_keys="NULL, " * len(keys), nulls=names["nulls"]
         )
         group_cohorts = _GROUP_COHORTS.format(key_columns=key_columns, where=where)
@@ -535,7 +535,7 @@ def _progress_reports(
         group_cohorts=group_cohorts,
         measures=measures,
         sessions=sessions,
-        total_sessions=total_sessions,
+        total_part=total_part,
         null_keys="NULL, " * len(keys),
         label_columns="".join(f", label_{k}.{_LABELS[k][3]}" for k in labelled),
         label_joins="\n".join(

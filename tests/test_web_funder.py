@@ -258,9 +258,7 @@ def test_the_page_does_not_wait_for_the_figures_over_time(funder, programme):
     assert 'id="download-csv-timeline"' in html
 
 
-def test_with_filters_a_funder_is_told_the_figures_over_time_are_the_programmes(
-    funder, programme
-):
+def test_with_filters_a_funder_is_told_the_figures_over_time_are_the_programmes(funder, programme):
     html = _client(funder).get(URL, {"year": "2019"}).content.decode()
     assert "data-load" not in html and "whole programme only" in html
     timeline = _client(funder).get(TIMELINE_URL, {"year": "2019"}).content.decode()

@@ -15,7 +15,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.translation import get_language, pgettext_lazy
+from django.utils.translation import get_language, gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from cohorts import roles
@@ -115,7 +115,7 @@ def funder_dashboard(request):
     )
     if timeline_url is None:
         dashboard.notes.append(
-            _(
+            gettext(
                 "The figures over time are published for the whole programme only: clear "
                 "the filters to see them."
             )
