@@ -241,9 +241,10 @@ def test_a_roster_put_costs_a_constant_number_of_queries(api, session, size):
     assert response.status_code == 200
     # role (manager profile), region scope (profile, its regions), the session, the
     # roster (enrolments, marks), then the service: savepoint, enrolments, the session's row
-    # locked, existing marks, insert, history, the progress summaries recounted, release;
-    # then the roster returned (enrolments, marks).
-    assert len(queries) == 16, [q["sql"][:80] for q in queries]
+    # locked, existing marks, insert, history, the progress summaries recounted, their
+    # marks in the session's year (delete, insert), release; then the roster returned
+    # (enrolments, marks).
+    assert len(queries) == 18, [q["sql"][:80] for q in queries]
 
 
 # The trainee's own record --------------------------------------------------------------

@@ -177,9 +177,12 @@ def test_a_roster_costs_the_same_number_of_queries_for_5_or_60_people(size):
         )
     # savepoint, enrolments, the session's row (locked), existing marks (locked), insert
     # new, update changed, insert history, the progress summaries of the people marked
-    # recounted (one statement), release savepoint.
-    assert len(queries) == 9, [q["sql"] for q in queries]
-    assert queries[-2]["sql"].startswith("\nUPDATE cohorts_progresssummary SET")
+    # recounted (one statement), their marks in the session's year (delete, insert),
+    # release savepoint.
+    assert len(queries) == 11, [q["sql"] for q in queries]
+    assert queries[-4]["sql"].startswith("\nUPDATE cohorts_progresssummary SET")
+    assert queries[-3]["sql"].startswith("DELETE FROM cohorts_progressyear")
+    assert queries[-2]["sql"].startswith("\nINSERT INTO cohorts_progressyear")
     assert Attendance.objects.filter(session=session, status="present").count() == size
 
 
