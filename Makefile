@@ -46,7 +46,7 @@ test: setup  ## Run the whole test suite (uses DATABASE_URL / REDIS_URL when set
 test-faults: setup  ## The fault runs: kills and a mail outage with production timings (~6 min; PostgreSQL, Redis)
 	$(BIN)/pytest -m faults -s
 
-test-slow: setup  ## The long checks (~5 min): the disclosure attack and retention on the demo data, every page at two sizes in three languages, demo certificates through the service
+test-slow: setup  ## The long checks (~8 min): the disclosure attack and retention on the demo data, every page at two sizes in three languages, demo certificates, more random data and worker kills
 	$(BIN)/pytest -m slow
 
 typecheck: setup  ## mypy with django-stubs (settings in pyproject.toml)

@@ -161,7 +161,8 @@ def build_many_small_groups(seed: int, people: int = 300) -> None:
             certificate(enrolment, datetime.date(2019, 12, 10))
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+# The second data set joins the slow checks (make test-slow): about 25 s each.
+@pytest.mark.parametrize("seed", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_no_withheld_figure_can_be_worked_out_on_random_data_with_many_small_groups(
     funder_get, seed, time_machine
 ):

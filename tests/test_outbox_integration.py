@@ -94,7 +94,15 @@ KINDS = {
 }
 
 
-@pytest.mark.parametrize("kind", sorted(KINDS))
+# Alerts and digests here; invitations and resets (the same path, about 10 s each) in
+# make test-slow.
+@pytest.mark.parametrize(
+    "kind",
+    [
+        k if k in ("alert", "digest") else pytest.param(k, marks=pytest.mark.slow)
+        for k in sorted(KINDS)
+    ],
+)
 def test_a_worker_killed_with_a_message_on_the_wire_sends_it_again_once(
     kind, start_worker, smtp, broker
 ):

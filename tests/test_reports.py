@@ -587,7 +587,10 @@ GROUPINGS = [
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("seed", range(1, 7))
+# Seeds 4 to 6 in make test-slow.
+@pytest.mark.parametrize(
+    "seed", [s if s <= 3 else pytest.param(s, marks=pytest.mark.slow) for s in range(1, 7)]
+)
 def test_the_report_gives_the_numbers_of_the_rule_one_enrolment_at_a_time(seed):
     build_random_data(seed)
     progress = [p.progress for p in enrolments_progress(Enrolment.objects.all(), now=NOW)]

@@ -483,6 +483,7 @@ def test_the_bulk_path_issues_the_certificate_the_service_issues():
     assert certificates_due(cohorts) == []
 
 
+@pytest.mark.slow  # about 18 s: in make test-slow
 def test_seed_demo_issues_certificates_by_default_with_progress_and_never_twice():
     from certificates.models import Certificate, CertificateFile
     from certificates.selectors import certificates_due

@@ -278,6 +278,7 @@ def test_the_same_certificate_issued_by_concurrent_tasks_exists_once_with_one_fi
     _assert_each_issued_stored_and_emailed_once(cohort, [amina], smtp, settings.MEDIA_ROOT)
 
 
+@pytest.mark.slow  # about 20 s: in make test-slow
 def test_a_batch_whose_worker_is_killed_comes_back_to_a_new_worker_and_issues_each_once(
     start_worker, smtp, broker, settings
 ):
@@ -381,6 +382,7 @@ def test_after_redis_loses_the_queued_messages_every_certificate_is_issued_and_s
     _assert_each_issued_stored_and_emailed_once(cohort, people, smtp, settings.MEDIA_ROOT)
 
 
+@pytest.mark.slow  # about 13 s: in make test-slow
 def test_redis_wiped_and_the_worker_killed_mid_batch_every_certificate_issued_and_sent_once(
     start_worker, smtp, broker, queue, settings
 ):
