@@ -52,7 +52,7 @@ progress report's rate is the lower one.
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
 from django.conf import settings
 from django.db import connection
@@ -468,15 +468,25 @@ def _progress_reports(
             return 0
         return sum(1 << (len(keys) - 1 - i) for i, k in enumerate(keys) if k not in grouping)
 
-    # The `published_cells` figures summed in `fine` (asked for with `cells`).
-    cell_bits = [1 << m for m in range(1 << len(COHORT_FIRST_KEYS))] if cells is not None else []
-    if cell_bits and (len(groupings) > 1 or set(groupings[0]) != {*COHORT_FIRST_KEYS, "year"}):
-        raise ValueError("cells: one grouping by region, year, sex and role only")
+    first_bits = [_first_bit(g, filters) for g in [[], *groupings]]
+    # Sessions held summed in `fine` itself, over the rows with some `cohort_firsts` bits:
+    # every bit for `published_cells` (asked for with `cells`); for one grouping that the
+    # flags serve, the group's bit and the total's (each cohort's first row of all lies in
+    # one group, so the groups' figures add up to the total): no other pass.
+    cell_bits: list[int] = []
+    inline = False
+    if cells is not None:
+        if len(groupings) > 1 or set(groupings[0]) != {*COHORT_FIRST_KEYS, "year"}:
+            raise ValueError("cells: one grouping by region, year, sex and role only")
+        cell_bits = [1 << m for m in range(1 << len(COHORT_FIRST_KEYS))]
+    elif len(groupings) == 1 and None not in first_bits:
+        inline = True
+        cell_bits = [cast(int, first_bits[1]), cast(int, first_bits[0])]
     cell_columns = "".join(
-        f", SUM(CASE WHEN (e.cohort_firsts & {bit}) <> 0 THEN f.held ELSE 0 END) AS c_{bit}"
-        for bit in cell_bits
+        f", SUM(CASE WHEN (e.cohort_firsts & {bit}) <> 0 THEN f.held ELSE 0 END) AS c_{i}"
+        for i, bit in enumerate(cell_bits)
     )
-    cell_selects = "".join(f", c_{bit}" for bit in cell_bits)
+    cell_selects = "".join(f", c_{i}" for i in range(len(cell_bits)))
     if len(groupings) > 1:
         measures = _MEASURES_SETS.format(
             sets=", ".join("(" + ", ".join(f"k_{k}" for k in g) + ")" for g in groupings),
@@ -484,9 +494,8 @@ def _progress_reports(
         )
     else:
         measures = _MEASURES.format(**names, cell_selects=cell_selects)
-    first_bits = [_first_bit(g, filters) for g in [[], *groupings]]
     key_columns = "".join(f"{_SUMMARY_KEYS[k]} AS k_{k}, " for k in keys)
-    if cell_bits:  # the sessions follow from the cells' figures: no other part
+    if cell_bits:  # the sessions follow from the figures summed in `fine`: no other part
         sessions = total_part = group_cohorts = ""
     elif None not in first_bits:
         # Each cohort's sessions once per group, from the flags: no distinct pairs.
@@ -552,7 +561,11 @@ def _progress_reports(
         part, grouping, key_values = row[0], int(row[1]), row[2 : 2 + len(keys)]
         enrolled, first, first_in_year, held, *summed = row[2 + len(keys) : 6 + len(keys) + _SUMMED]
         after = 6 + len(keys) + _SUMMED + len(cell_bits)
-        if cell_bits and cells is not None and enrolled:
+        if inline and enrolled:
+            group_held, all_held = row[6 + len(keys) + _SUMMED : after]
+            by_mask[grouping].sessions[tuple(key_values)] = int(group_held or 0)
+            total_sessions += int(all_held or 0)
+        if cells is not None and enrolled:
             key = tuple(key_values)
             figures = row[6 + len(keys) + _SUMMED : after]
             cells[key] = {bit: int(n or 0) for bit, n in zip(cell_bits, figures, strict=True)}
