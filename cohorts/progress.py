@@ -321,17 +321,22 @@ def compute(
 summaries_written = Signal()
 
 
-def _save(summaries: list[ProgressSummary]) -> None:
+def _save(summaries: list[ProgressSummary], *, whole_cohorts: bool = False) -> None:
+    """Write these summaries and their marks per year. `whole_cohorts`: they are every
+    enrolment of their cohorts, computed so (`compute(whole_cohorts=True)`), with their
+    `cohort_firsts` already right."""
     # `certified` is not among the fields updated: it belongs to the certificates app.
-    # Nor is `cohort_firsts`: it depends on the cohorts' other enrolments, worked out next.
+    # Nor, for some enrolments of a cohort, is `cohort_firsts`: it depends on the cohort's
+    # other enrolments, worked out next.
     ProgressSummary.objects.bulk_create(
         summaries,
         batch_size=2000,
         update_conflicts=True,
         unique_fields=["enrolment"],
-        update_fields=[*_FIELDS, "updated_at"],
+        update_fields=[*_FIELDS, *(["cohort_firsts"] if whole_cohorts else []), "updated_at"],
     )
-    refresh_cohort_firsts({s.cohort_id for s in summaries})
+    if not whole_cohorts:
+        refresh_cohort_firsts({s.cohort_id for s in summaries})
     # The marks per year: replaced whole for these enrolments.
     ids = [s.pk for s in summaries]
     for start in range(0, len(ids), 2000):
@@ -479,7 +484,7 @@ def progress_rebuild(progress: Callable[[str, int, int], None] | None = None) ->
             summaries = compute(
                 _with_keys(Enrolment.objects.filter(cohort_id__in=cohort_ids)), whole_cohorts=True
             )
-            _save(summaries)
+            _save(summaries, whole_cohorts=True)
             written += len(summaries)
             if progress:
                 progress("progress summary", written, total)

@@ -460,9 +460,9 @@ def timeline_for(user, *, year: int | None = None, region: str | None = None) ->
     # The shape of the API's validated query (api.views.reports.TimelineQuery).
     params: dict = {"period": "year"}
     params |= {k: v for k, v in (("year", year), ("region", region)) if v is not None}
-    role, scope = caller_scope(user)
-    if role == "funder" and (year is not None or region is not None):
+    if not timeline_published(user, year=year, region=region):
         return None
+    role, scope = caller_scope(user)
     filters = report_filters(params, scope)
     return cached_payload(
         report_key("timeline", role, scope, params),
@@ -479,9 +479,18 @@ def timeline_dashboard_table(
 
 
 def timeline_published(user, *, year: int | None = None, region: str | None = None) -> bool:
-    """Whether this user gets a table over time with these filters (without computing it)."""
+    """Whether this user gets a table over time with these filters (without computing it):
+    a funder's timeline is published for the whole programme only (reports.disclosure)."""
     role, _scope = caller_scope(user)
     return not (role == "funder" and (year is not None or region is not None))
+
+
+def timeline_withheld_note() -> str:
+    """What a funder reads where the table over time would be, with filters."""
+    return _(
+        "The figures over time are published for the whole programme only: clear "
+        "the filters to see them."
+    )
 
 
 def _headline_share(reports: Reports, totals: dict) -> Cell:
@@ -642,13 +651,8 @@ def build_dashboard(
     read = [*reports.values(), *([timeline] if timeline else [])]
     computed = [r["generated_at"] for r in read if r.get("generated_at")]
     notes = []
-    if timeline is None and with_timeline:
-        notes.append(
-            _(
-                "The figures over time are published for the whole programme only: clear "
-                "the filters to see them."
-            )
-        )
+    if not timeline_published(user, year=year, region=region):
+        notes.append(timeline_withheld_note())
     return Dashboard(
         language=language,
         headline=headline,

@@ -740,14 +740,46 @@ def _checked_keys(group_by: Sequence[str]) -> list[str]:
 # every mark has its enrolment (the trigger of cohorts' migration 0004 checks it when the
 # mark is written), so these are the marks of the filtered enrolments, and the people over
 # all periods are the filtered enrolments' participants.
-_TIMELINE_SQL = """
+# What both timelines share: the filtered enrolments, their issued certificates, and every
+# part but the marks' (sessions held, enrolments, certificates, people per period, and the
+# people over all periods).
+_TIMELINE_ENROLMENTS = """
 WITH enr AS (
     SELECT e.participant_id AS participant_id, e.cohort_id AS cohort_id,
         e.enrolled_on AS enrolled_on
     FROM cohorts_enrolment e
     WHERE {on_enrolments}
 ),
-session_period AS (
+"""
+_TIMELINE_CERTIFIED = """
+certified AS (
+    SELECT cert.participant_id AS participant_id, cert.issued_on AS issued_on
+    FROM certificates_certificate cert
+    JOIN enr ON enr.participant_id = cert.participant_id AND enr.cohort_id = cert.cohort_id
+    WHERE cert.status = %(issued)s
+),
+"""
+_TIMELINE_OTHER_PARTS = """
+UNION ALL
+SELECT 'sessions', period, COUNT(*), NULL, NULL, NULL
+FROM session_period WHERE starts_at <= %(now)s GROUP BY period
+UNION ALL
+SELECT 'enrolments', period, COUNT(*), NULL, NULL, NULL
+FROM (SELECT {enrolled_period} AS period FROM enr) enrolled GROUP BY period
+UNION ALL
+SELECT 'certificates', period, COUNT(*), NULL, NULL, NULL
+FROM (SELECT {issued_period} AS period FROM certified) issued GROUP BY period
+UNION ALL
+SELECT 'people', period, COUNT(DISTINCT participant_id), NULL, NULL, NULL
+FROM people GROUP BY period
+UNION ALL
+SELECT 'everyone', NULL, COUNT(DISTINCT participant_id), NULL, NULL, NULL FROM enr
+"""
+
+# Constant text only (placeholders filled by the driver).
+_TIMELINE_SQL = (
+    _TIMELINE_ENROLMENTS  # noqa: S608
+    + """session_period AS (
     SELECT s.id AS session_id, s.starts_at AS starts_at, {session_period} AS period,
         r.late_w AS late_w, r.excused_in_num AS excused_in_num,
         r.excused_out_of_den AS excused_out_of_den
@@ -755,13 +787,9 @@ session_period AS (
     JOIN ({rules}) r ON r.cohort_id = s.cohort_id
     WHERE s.cohort_id IN (SELECT cohort_id FROM enr) AND s.cancelled_at IS NULL
 ),
-certified AS (
-    SELECT cert.participant_id AS participant_id, cert.issued_on AS issued_on
-    FROM certificates_certificate cert
-    JOIN enr ON enr.participant_id = cert.participant_id AND enr.cohort_id = cert.cohort_id
-    WHERE cert.status = %(issued)s
-),
-people AS (
+"""
+    + _TIMELINE_CERTIFIED
+    + """people AS (
     SELECT sp.period AS period, a.participant_id AS participant_id
     FROM cohorts_attendance a
     JOIN session_period sp ON sp.session_id = a.session_id
@@ -787,45 +815,24 @@ FROM (
 ) per_session
 JOIN session_period sp ON sp.session_id = per_session.session_id
 GROUP BY sp.period
-UNION ALL
-SELECT 'sessions', period, COUNT(*), NULL, NULL, NULL
-FROM session_period WHERE starts_at <= %(now)s GROUP BY period
-UNION ALL
-SELECT 'enrolments', period, COUNT(*), NULL, NULL, NULL
-FROM (SELECT {enrolled_period} AS period FROM enr) enrolled GROUP BY period
-UNION ALL
-SELECT 'certificates', period, COUNT(*), NULL, NULL, NULL
-FROM (SELECT {issued_period} AS period FROM certified) issued GROUP BY period
-UNION ALL
-SELECT 'people', period, COUNT(DISTINCT participant_id), NULL, NULL, NULL
-FROM people GROUP BY period
-UNION ALL
-SELECT 'everyone', NULL, COUNT(DISTINCT participant_id), NULL, NULL, NULL FROM enr
 """
+    + _TIMELINE_OTHER_PARTS
+)
 
 # The same by year from the marks per year (cohorts.models.ProgressYear, about one row per
 # enrolment) rather than the marks: `marks` carries each enrolment's tallies in a year,
 # filtered on its summary (the participant's region, the cohort's year and id), with its
 # cohort's rule. The other parts read as above.
-_TIMELINE_BY_YEAR_SQL = """
-WITH enr AS (
-    SELECT e.participant_id AS participant_id, e.cohort_id AS cohort_id,
-        e.enrolled_on AS enrolled_on
-    FROM cohorts_enrolment e
-    WHERE {on_enrolments}
-),
-session_period AS (
+_TIMELINE_BY_YEAR_SQL = (
+    _TIMELINE_ENROLMENTS  # noqa: S608
+    + """session_period AS (
     SELECT s.starts_at AS starts_at, {session_period} AS period
     FROM cohorts_trainingsession s
     WHERE s.cohort_id IN (SELECT cohort_id FROM enr) AND s.cancelled_at IS NULL
 ),
-certified AS (
-    SELECT cert.participant_id AS participant_id, cert.issued_on AS issued_on
-    FROM certificates_certificate cert
-    JOIN enr ON enr.participant_id = cert.participant_id AND enr.cohort_id = cert.cohort_id
-    WHERE cert.status = %(issued)s
-),
-marks AS (
+"""
+    + _TIMELINE_CERTIFIED
+    + """marks AS (
     SELECT py.year AS period, e.participant_id AS participant_id, py.n_marked AS n_marked,
         py.n_present + r.late_w * py.n_late + r.excused_in_num * py.n_excused AS attended,
         py.n_marked - r.excused_out_of_den * py.n_excused AS den,
@@ -844,21 +851,9 @@ people AS (
 )
 SELECT 'marks', period, SUM(n_marked), SUM(attended), SUM(den), SUM(n_excused)
 FROM marks GROUP BY period
-UNION ALL
-SELECT 'sessions', period, COUNT(*), NULL, NULL, NULL
-FROM session_period WHERE starts_at <= %(now)s GROUP BY period
-UNION ALL
-SELECT 'enrolments', period, COUNT(*), NULL, NULL, NULL
-FROM (SELECT {enrolled_period} AS period FROM enr) enrolled GROUP BY period
-UNION ALL
-SELECT 'certificates', period, COUNT(*), NULL, NULL, NULL
-FROM (SELECT {issued_period} AS period FROM certified) issued GROUP BY period
-UNION ALL
-SELECT 'people', period, COUNT(DISTINCT participant_id), NULL, NULL, NULL
-FROM people GROUP BY period
-UNION ALL
-SELECT 'everyone', NULL, COUNT(DISTINCT participant_id), NULL, NULL, NULL FROM enr
 """
+    + _TIMELINE_OTHER_PARTS
+)
 
 
 def _by_year_tallies(period: str) -> bool:

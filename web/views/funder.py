@@ -15,7 +15,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.translation import get_language, gettext, pgettext_lazy
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from cohorts import roles
@@ -26,6 +26,7 @@ from reports.dashboard import (
     region_names,
     timeline_dashboard_table,
     timeline_published,
+    timeline_withheld_note,
 )
 from reports.pdf import render_dashboard_pdf
 from reports.workbook import render_workbook, table_csv, workbook_notes
@@ -113,13 +114,6 @@ def funder_dashboard(request):
         if timeline_published(request.user, **values)
         else None
     )
-    if timeline_url is None:
-        dashboard.notes.append(
-            gettext(
-                "The figures over time are published for the whole programme only: clear "
-                "the filters to see them."
-            )
-        )
     return render(
         request,
         "web/funder/dashboard.html",
@@ -157,6 +151,7 @@ def funder_timeline(request):
         "web/funder/timeline.html",
         {
             "table": table,
+            "note": timeline_withheld_note(),
             "csv_url": _with_query(reverse("web:funder-table-csv", args=["timeline"]), query),
             "dashboard_url": _with_query(reverse("web:funder-dashboard"), query),
         },
