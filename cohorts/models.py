@@ -306,7 +306,17 @@ class TrainingSession(TitledInLanguages, models.Model):
                 condition=Q(planned_hours__gte=0), name="session_planned_hours_positive"
             ),
         ]
-        indexes = [models.Index(fields=["cohort", "starts_at"])]
+        indexes = [
+            models.Index(fields=["cohort", "starts_at"]),
+            # The sessions held per cohort (every progress report counts them) from the
+            # index alone: no visit to the table, no sort (3 ms instead of 15 at national
+            # scale, bench/report.py).
+            models.Index(
+                fields=["cohort", "starts_at"],
+                condition=Q(cancelled_at__isnull=True),
+                name="session_not_cancelled",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.title} ({self.starts_at:%Y-%m-%d})"

@@ -218,7 +218,7 @@ CELERY_TIMEZONE = TIME_ZONE  # the beat schedule (Monday 07:00) is in local time
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "cycle2021.redis_cache.ReusingRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cycle2021",
     }

@@ -52,6 +52,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import itertools
+import operator
+from collections.abc import Callable
 from dataclasses import replace
 
 from django.conf import settings
@@ -174,32 +176,31 @@ def publish(
         cells.append((cell, values, int(row["people"] or 0), row.get("region_name")))
     out = {}
     for table in PUBLISHED_TABLES:
-        positions = [PUBLISHED_KEYS.index(k) for k in table]
+        key_of = _key_of([PUBLISHED_KEYS.index(k) for k in table])
         bit = cohort_first_bit(table)
-        sums: dict[tuple, list[int]] = {}
+        # Each group's cells gathered, then each column added up once (cheaper than adding
+        # lists cell by cell: this runs after every write).
+        gathered: dict[tuple, list[list[int]]] = {}
         people: dict[tuple, int] = {}
         held: dict[tuple, int] = {}
         names: dict[tuple, str | None] = {}
         for cell, values, true_people, region_name in cells:
-            key = tuple([cell[p] for p in positions])
-            into = sums.get(key)
-            sums[key] = (
-                values if into is None else [a + b for a, b in zip(into, values, strict=True)]
-            )
+            key = key_of(cell)
+            gathered.setdefault(key, []).append(values)
             people[key] = people.get(key, 0) + true_people
             names[key] = region_name
         for cell, by_bit in sessions.items():
-            key = tuple([cell[p] for p in positions])
+            key = key_of(cell)
             held[key] = held.get(key, 0) + by_bit[bit]
         rows = []
-        for key in sorted(sums) if table else [()]:
+        for key in sorted(gathered) if table else [()]:
             labels: dict = dict(zip(table, key, strict=True))
             if "region" in table:
                 labels["region_name"] = names[key]
-            summed = sums.get(key)
+            columns = gathered.get(key)
             counts = (
-                dict(zip(names_order, summed, strict=True))
-                if summed is not None
+                dict(zip(names_order, map(sum, zip(*columns, strict=True)), strict=True))
+                if columns is not None
                 else _counts(empty_progress())
             )
             measures = _measures(counts, held.get(key, 0))
@@ -210,6 +211,16 @@ def publish(
         table: Report(group_by=table, rows=rows, totals=grand, measures=PROGRESS_MEASURES)
         for table, rows in out.items()
     }
+
+
+def _key_of(positions: list[int]) -> Callable[[tuple], tuple]:
+    """The function that takes a finest cell's key to the key of its group (a tuple)."""
+    if not positions:
+        return lambda cell: ()
+    if len(positions) == 1:
+        (position,) = positions
+        return lambda cell: (cell[position],)
+    return operator.itemgetter(*positions)
 
 
 def _marked(row: dict, withheld: bool) -> dict:

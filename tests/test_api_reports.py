@@ -159,10 +159,10 @@ def test_a_report_request_costs_the_same_queries_at_two_sizes(funder, size):
     with CaptureQueriesContext(connection) as queries:
         response = client.get("/api/v1/reports/progress/?group_by=region,sex,role,year")
     assert response.status_code == 200
-    # role (a manager? a funder?), then the funders' published tables from the progress
-    # summary: the finest table with each cell's sessions, one query on every engine
-    # (reports.selectors.published_cells). The same at both sizes.
-    assert len(queries) == 3, [q["sql"][:60] for q in queries]
+    # role (a manager? a funder?), the rules in force, then the funders' published tables
+    # from the progress summary: the finest table with each cell's sessions, one query on
+    # every engine (reports.selectors.published_cells). The same at both sizes.
+    assert len(queries) == 4, [q["sql"][:60] for q in queries]
     assert "cohorts_progresssummary" in queries[-1]["sql"]
 
 

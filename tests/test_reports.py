@@ -28,6 +28,7 @@ from cohorts.models import (
 )
 from cohorts.progress import bulk_writes
 from cohorts.selectors import AttendanceCounts, counts_of
+from reports import selectors
 from reports.dashboard import DASHBOARD_GROUPINGS
 from reports.selectors import (
     GROUP_KEYS,
@@ -625,6 +626,44 @@ def test_the_report_gives_the_numbers_of_the_rule_one_enrolment_at_a_time(seed):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_one_rule_for_every_cohort_goes_into_the_query_as_numbers_with_the_same_result(
+    seed, monkeypatch
+):
+    """The usual case, every cohort under one rule, puts the rule's constants into the
+    query as numbers (reports.selectors._rule_constants): the same reports as the rule's
+    definition, and as the general query that reads them per cohort, for rules drawn at
+    random (thresholds, late, excused, minimum hours)."""
+    build_random_data(seed)
+    rnd = random.Random(seed)
+    CompletionRule.objects.filter(cohort__isnull=False).delete()
+    fields = {
+        "min_attendance_percent": rnd.choice([0, 50, 75, 80, 100]),
+        "late_counts_as_present": rnd.random() < 0.5,
+        "excused_policy": rnd.choice(list(ExcusedPolicy)),
+        "min_hours": rnd.choice([None, Decimal("6.00"), Decimal("10.50"), Decimal("12.02")]),
+    }
+    for programme_ in Programme.objects.all():
+        CompletionRule.objects.update_or_create(programme=programme_, cohort=None, defaults=fields)
+    params = selectors._base_params(NOW)
+    assert selectors._rule_constants(params)["pct"] == str(fields["min_attendance_percent"])
+    groupings = [[], ["region"], ["region", "year", "sex", "role"], list(GROUP_KEYS)]
+    filter_sets = [ReportFilters(), ReportFilters(year=2020, region="MA-04")]
+    as_numbers = [
+        progress_report(group_by=g, filters=f, now=NOW) for f in filter_sets for g in groupings
+    ]
+    assert as_numbers == [expected_progress(g, f) for f in filter_sets for g in groupings]
+    monkeypatch.setattr(
+        selectors, "_rule_constants", lambda _: {n: f"f.{n}" for n in selectors._RULE_CONSTANTS}
+    )
+    per_cohort = [
+        progress_report(group_by=g, filters=f, now=NOW) for f in filter_sets for g in groupings
+    ]
+    assert per_cohort == as_numbers
+    assert sum(r.totals["completed"] for r in as_numbers) > 0
+
+
+@pytest.mark.django_db
 def test_the_built_in_rule_applies_without_any_rule_in_the_database():
     build_random_data(4)
     CompletionRule.objects.all().delete()
@@ -688,10 +727,11 @@ def test_the_progress_report_takes_one_query_whatever_the_size(n_participants):
         with CaptureQueriesContext(connection) as queries:
             report = progress_report(group_by=group_by, filters=ReportFilters(region="MA-04"))
         assert report.totals["enrolled"] == n_participants
-        # Every measure per group and over everything, with the keys' labels, from the
-        # progress summary; never the marks.
-        assert len(queries) == 1, [q["sql"] for q in queries]
-        assert "cohorts_attendance" not in queries[0]["sql"]
+        # The rules in force (a few rows, one per distinct rule), then every measure per
+        # group and over everything, with the keys' labels, from the progress summary;
+        # never the marks.
+        assert len(queries) == 2, [q["sql"] for q in queries]
+        assert all("cohorts_attendance" not in q["sql"] for q in queries)
 
 
 @pytest.mark.django_db
