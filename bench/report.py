@@ -447,7 +447,7 @@ def bench_growth(urls: list[str], runs: int, vacuum: bool) -> list[dict]:
     return points
 
 
-def charts(reports: list[dict], writes: dict) -> None:
+def charts(reports: list[dict], writes: dict, growth: list[dict]) -> None:
     labels = [r["grouping"] for r in reports]
     ratio_chart(
         OUT / "report-speedup.svg",
@@ -466,6 +466,18 @@ def charts(reports: list[dict], writes: dict) -> None:
         },
         goal=None,
     )
+    if growth:
+        ratio_chart(
+            OUT / "report-growth.svg",
+            "Report by region against data size, milliseconds (lower is better)",
+            [f"{g['enrolments']:,} enrolments, {g['marks'] / 1e6:.2f} M marks" for g in growth],
+            {
+                "now": [g["now region"] for g in growth],
+                "funders' tables": [g["funder tables"] for g in growth],
+                "before": [g["before region"] for g in growth],
+            },
+            goal=None,
+        )
 
 
 def main() -> int:
@@ -530,9 +542,9 @@ def main() -> int:
             indent=2,
         )  # fmt: skip
     )
-    charts(reports, writes)
-    print(f"\nResults: {OUT / 'report.json'}; charts: {OUT / 'report-ms.svg'}, "
-          f"{OUT / 'report-speedup.svg'}")  # fmt: skip
+    charts(reports, writes, growth)
+    drawn = ["report-ms.svg", "report-speedup.svg", *(["report-growth.svg"] if growth else [])]
+    print(f"\nResults: {OUT / 'report.json'}; charts: {', '.join(str(OUT / d) for d in drawn)}")
     return 0
 
 
