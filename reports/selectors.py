@@ -322,7 +322,12 @@ _DISTINCT_RULES = f"SELECT DISTINCT {', '.join(_RULE_CONSTANTS)} FROM ({_COHORT_
 
 def _rule_constants(params: dict) -> dict[str, str]:
     """Each rule constant as the query names it: a number when every cohort follows the
-    same rule, else the column of `facts`."""
+    same rule, else the column of `facts`.
+
+    Read in a statement of its own, just before the report's: a rule changed in between
+    gives this one request the figures under the rule before the change, as if it had come
+    a moment earlier; the change bumps the reports' generation, so they are not served to
+    anyone after it."""
     rules = _fetch(_DISTINCT_RULES, params)
     if len(rules) != 1:
         return {name: f"f.{name}" for name in _RULE_CONSTANTS}
