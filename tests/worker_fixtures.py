@@ -250,15 +250,17 @@ class WorkerProcess:
             time.sleep(0.5)
             return idle()
 
-        wait_for(
-            twice,
-            timeout=timeout,
-            what=lambda: (
-                f"the worker to be idle; queue length "
-                f"{queue_length(client, self.queue)}, in flight {sorted(self.in_flight())}:\n"
-                + self.log_tail()
-            ),
-        )
+        def stuck() -> str:
+            # Every line about the tasks still in flight (received, retried, an error), not
+            # only the log's last lines, which the beat's sweeps fill.
+            ids = sorted(self.in_flight())
+            about = [line for line in self.log().splitlines() if any(i in line for i in ids)]
+            return (
+                f"the worker to be idle; queue length {queue_length(client, self.queue)}, "
+                f"in flight {ids}:\n" + "\n".join(about[-60:]) + "\n...\n" + self.log_tail()
+            )
+
+        wait_for(twice, timeout=timeout, what=stuck)
 
     def kill(self) -> None:
         """SIGKILL the whole worker at once: main process and pool processes."""
