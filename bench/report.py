@@ -178,9 +178,7 @@ def per_cohort_rules_report(grouping: list[str]):
     """The report as when cohorts follow different rules: the rule's constants read per
     cohort from `facts` instead of written into the query (the demo data has one rule)."""
     as_numbers = selectors._rule_constants
-    selectors._rule_constants = lambda _params: {
-        name: f"f.{name}" for name in selectors._RULE_CONSTANTS
-    }
+    selectors._rule_constants = lambda _params: None
     try:
         return new_report(grouping)
     finally:

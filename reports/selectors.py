@@ -311,7 +311,7 @@ _FACTS = f"""
 # When every cohort follows the same rule (one programme with its default: the usual
 # case), its constants go into the query as numbers and `facts` is the sessions held only.
 # The same arithmetic, without carrying nine columns per cohort into the 50,000-row join:
-# 1.6 times less time for the report by region (bench/report.py).
+# the report by region's query 69-88 -> 50-64 ms without parallel workers (national data).
 _FACTS_HELD_ONLY = f"""
     SELECT c.id AS cohort_id, COALESCE(held.n, 0) AS held
     FROM cohorts_cohort c
@@ -320,9 +320,13 @@ _FACTS_HELD_ONLY = f"""
 _DISTINCT_RULES = f"SELECT DISTINCT {', '.join(_RULE_CONSTANTS)} FROM ({_COHORT_RULES}) r"  # noqa: S608
 
 
-def _rule_constants(params: dict) -> dict[str, str]:
-    """Each rule constant as the query names it: a number when every cohort follows the
-    same rule, else the column of `facts`.
+# The rule's constants read per cohort from `facts` (the cohorts follow different rules).
+_PER_COHORT = {name: f"f.{name}" for name in _RULE_CONSTANTS}
+
+
+def _rule_constants(params: dict) -> dict[str, str] | None:
+    """The rule's constants as numbers (text) when every cohort follows the same rule;
+    None when they differ (then read per cohort: `_PER_COHORT`).
 
     Read in a statement of its own, just before the report's: a rule changed in between
     gives this one request the figures under the rule before the change, as if it had come
@@ -330,7 +334,7 @@ def _rule_constants(params: dict) -> dict[str, str]:
     anyone after it."""
     rules = _fetch(_DISTINCT_RULES, params)
     if len(rules) != 1:
-        return {name: f"f.{name}" for name in _RULE_CONSTANTS}
+        return None
     # int(): only integers go into the text.
     return {name: str(int(value)) for name, value in zip(_RULE_CONSTANTS, rules[0], strict=True)}
 
@@ -565,8 +569,8 @@ def _progress_reports(
     held_in_window = _HELD_IN_WINDOW.format(least="LEAST" if postgresql else "MIN")
     constants = _rule_constants(params)
     sql = _PROGRESS_SQL.format(
-        facts=_FACTS if constants["pct"] == "f.pct" else _FACTS_HELD_ONLY,
-        **constants,
+        facts=_FACTS_HELD_ONLY if constants else _FACTS,
+        **(constants or _PER_COHORT),
         held_in_window=held_in_window,
         marked=_MARKED,
         greatest="GREATEST" if postgresql else "MAX",
