@@ -164,8 +164,8 @@ def publish(
     The finest table's small cells are rounded; every table's cells are the sums of the
     finest published cells they cover. A cell whose people (counted exactly per finest
     cell) are fewer than `threshold` is marked withheld."""
-    # Each cell's counts as a list in one order (adding lists is cheaper than dicts: this
-    # runs after every write).
+    # Each cell's counts as a list in one order, so that a group's cells add up column by
+    # column (below).
     names_order: tuple[str, ...] = ()
     cells: list[tuple[tuple, list[int], int, str | None]] = []
     for row in finest.rows:

@@ -339,6 +339,13 @@ def _rule_constants(params: dict) -> dict[str, str] | None:
     return {name: str(int(value)) for name, value in zip(_RULE_CONSTANTS, rules[0], strict=True)}
 
 
+def _rule_sql(now: datetime) -> tuple[str, dict[str, str]]:
+    """`facts` and the names of the rule's constants for the report query, read once for
+    every grouping of a request (SQLite runs one query per grouping)."""
+    constants = _rule_constants(_base_params(now))
+    return (_FACTS_HELD_ONLY, constants) if constants else (_FACTS, _PER_COHORT)
+
+
 # The held sessions are a prefix of the cohort's sessions in order of start (see
 # ProgressSummary): those in the window follow from its bounds.
 _HELD_IN_WINDOW = "{least}(f.held, e.sessions_until) - e.sessions_before"
@@ -461,20 +468,23 @@ def progress_reports(
     summary on PostgreSQL (GROUPING SETS), one query per grouping on SQLite."""
     checked = [_checked_keys(group_by) for group_by in groupings]
     now = now or timezone.now()
+    rules = _rule_sql(now)
     if len(checked) > 1 and connection.vendor != "postgresql":
-        return [_progress_reports([keys], filters, now)[0] for keys in checked]
-    return _progress_reports(checked, filters, now)
+        return [_progress_reports([keys], filters, now, rules)[0] for keys in checked]
+    return _progress_reports(checked, filters, now, rules)
 
 
 def _progress_reports(
     groupings: list[list[str]],
     filters: ReportFilters,
     now: datetime,
+    rules: tuple[str, dict[str, str]],
     cells: dict[tuple, dict[int, int]] | None = None,
 ) -> list[Report]:
-    """`cells`, when given (one grouping by region, year, sex and role, no filters), is
-    filled with each group's `published_cells` figures, summed in the same pass; the
-    sessions held then follow from them instead of two more passes."""
+    """`rules`: `facts` and the rule's constants (`_rule_sql`). `cells`, when given (one
+    grouping by region, year, sex and role, no filters), is filled with each group's
+    `published_cells` figures, summed in the same pass; the sessions held then follow from
+    them instead of two more passes."""
     # Every key any grouping uses, in GROUP_KEYS order; each grouping is a subset.
     keys = [k for k in GROUP_KEYS if any(k in g for g in groupings)]
     where, filter_params = _filter_sql(
@@ -567,10 +577,10 @@ def _progress_reports(
         )
         group_cohorts = _GROUP_COHORTS.format(key_columns=key_columns, where=where)
     held_in_window = _HELD_IN_WINDOW.format(least="LEAST" if postgresql else "MIN")
-    constants = _rule_constants(params)
+    facts, constants = rules
     sql = _PROGRESS_SQL.format(
-        facts=_FACTS_HELD_ONLY if constants else _FACTS,
-        **(constants or _PER_COHORT),
+        facts=facts,
+        **constants,
         held_in_window=held_in_window,
         marked=_MARKED,
         greatest="GREATEST" if postgresql else "MAX",
@@ -595,22 +605,26 @@ def _progress_reports(
 
     by_mask: dict[int, _Parts] = {mask(g): _Parts() for g in groupings}
     total_sessions = 0
+    # Where each row's columns start after the summed ones: the sessions held summed in
+    # `fine` (cell_bits), then the labels.
+    held_from = 6 + len(keys) + _SUMMED
+    after = held_from + len(cell_bits)
+    cell_bit, all_bit = cohort_first_bit(COHORT_FIRST_KEYS), cohort_first_bit(())
     for row in _fetch(sql, params):
         part, grouping, key_values = row[0], int(row[1]), row[2 : 2 + len(keys)]
-        enrolled, first, first_in_year, held, *summed = row[2 + len(keys) : 6 + len(keys) + _SUMMED]
-        after = 6 + len(keys) + _SUMMED + len(cell_bits)
+        enrolled, first, first_in_year, held, *summed = row[2 + len(keys) : held_from]
         if inline and enrolled:
-            group_held, all_held = row[6 + len(keys) + _SUMMED : after]
+            group_held, all_held = row[held_from:after]
             by_mask[grouping].sessions[tuple(key_values)] = int(group_held or 0)
             total_sessions += int(all_held or 0)
         if cells is not None and enrolled:
             key = tuple(key_values)
-            figures = row[6 + len(keys) + _SUMMED : after]
+            figures = row[held_from:after]
             cells[key] = {bit: int(n or 0) for bit, n in zip(cell_bits, figures, strict=True)}
             # The cell's own sessions: its cohorts' first enrolment in it (all the keys);
             # the total: each cohort's first enrolment of all.
-            by_mask[grouping].sessions[key] = cells[key][cohort_first_bit(COHORT_FIRST_KEYS)]
-            total_sessions += cells[key][cohort_first_bit(())]
+            by_mask[grouping].sessions[key] = cells[key][cell_bit]
+            total_sessions += cells[key][all_bit]
         if part == "t":
             total_sessions = int(held or 0)
             continue
@@ -641,7 +655,8 @@ def published_cells(now: datetime | None = None) -> tuple[Report, dict[tuple, di
     reports.disclosure publishes from."""
     cells: dict[tuple, dict[int, int]] = {}
     keys = [k for k in GROUP_KEYS if k in {*COHORT_FIRST_KEYS, "year"}]
-    (finest,) = _progress_reports([keys], ReportFilters(), now or timezone.now(), cells=cells)
+    now = now or timezone.now()
+    (finest,) = _progress_reports([keys], ReportFilters(), now, _rule_sql(now), cells=cells)
     return finest, cells
 
 
