@@ -139,9 +139,12 @@ def resident_kib(pid: int) -> int | None:
     return int(match.group(1)) if match else None
 
 
+# A run under 0.0001 s is logged in exponent notation ("succeeded in 9.9e-05s"): the
+# duration's pattern takes it, or such a task would seem in flight for ever.
 _TASK_EVENT = re.compile(
     r"Task (?P<name>[\w.]+)\[(?P<id>[0-9a-f-]{36})\] "
-    r"(?P<event>received|succeeded in [\d.]+s: (?P<result>.*)|retry|raised|ignored|rejected)"
+    r"(?P<event>received|succeeded in [\d.]+(?:e[+-]?\d+)?s: (?P<result>.*)"
+    r"|retry|raised|ignored|rejected)"
 )
 
 
